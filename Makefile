@@ -1,0 +1,65 @@
+# dbcomm — make targets.  `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?=
+ARGS ?=
+
+# Debian/Ubuntu packages: Qt's runtime libraries (offscreen and X11), a virtual
+# screen for screenshots, PDF tools for tests, and fonts with every Vietnamese letter.
+DEB_PACKAGES := python3-venv python3-pip libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 \
+  libfreetype6 libglib2.0-0 libxkbcommon0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
+  libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 \
+  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core
+
+.PHONY: help run demo test lint typecheck bench translations extract sysdeps screenshots clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+sysdeps:  ## install the Debian/Ubuntu packages (as root), or say which are missing
+	@scripts/sysdeps.sh $(DEB_PACKAGES)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory sysdeps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+translations: $(STAMP)  ## compile the message catalogs (.po → .mo)
+	@for po in translations/*/LC_MESSAGES/dbcomm.po; do \
+	  lang=$$(basename $$(dirname $$(dirname $$po))); \
+	  mkdir -p src/dbcomm/locale/$$lang/LC_MESSAGES; \
+	  $(BIN)/pybabel compile --statistics -l $$lang -i $$po -o src/dbcomm/locale/$$lang/LC_MESSAGES/dbcomm.mo || exit 1; \
+	done
+
+extract: $(STAMP)  ## re-extract marked strings and update the catalogs
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k N_ -k _ -k ngettext:1,2 \
+	  --project=dbcomm -o translations/dbcomm.pot src/dbcomm
+	$(BIN)/pybabel update --no-fuzzy-matching -D dbcomm -i translations/dbcomm.pot -d translations
+
+run: $(STAMP) translations  ## set up and start dbcomm (DB=path to use another database, ARGS=…)
+	$(BIN)/dbcomm $(if $(DB),--db $(DB)) $(ARGS)
+
+demo: $(STAMP) translations  ## start dbcomm on a separate database filled with demo data
+	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) demo-data --if-empty
+	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) $(ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+
+test: $(STAMP) translations lint  ## set up and run the whole test suite
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(STAMP) translations  ## measure speed at province scale (100,000 activities)
+	$(BIN)/python bench/bench_register.py
+
+screenshots: $(STAMP) translations  ## regenerate the README screenshots
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img
+
+clean:  ## remove the virtual environment and build output
+	rm -rf $(VENV) build dist src/*.egg-info src/dbcomm/locale

@@ -1,0 +1,3 @@
+from dbcomm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""The ``dbcomm`` command: the window by default, subcommands for scripting and IT staff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from dbcomm import __version__
+from dbcomm.i18n import _, set_language
+
+
+def _date(text: str) -> date:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(_("'{value}' is not a date (dd/mm/yyyy)").format(value=text))
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--search", "-s", default="", help=_("text to find (diacritics and case ignored)"))
+    p.add_argument("--period", help=_("period: 2026, 2026-Q3, 2026-05, 2026-H1, 2026-9M or 2026-01-01..2026-03-31"))
+    p.add_argument("--form", help=_("communication form code, e.g. F3"))
+    p.add_argument("--subtype", help=_("kind of activity, e.g. loudspeaker"))
+    p.add_argument("--objective", help=_("objective or task number, e.g. 2 or 2.1"))
+    p.add_argument("--programme", help=_("integrated programme code, e.g. P4"))
+    p.add_argument("--place", help=_("place (commune) name"))
+    p.add_argument("--language", help=_("language code: vi, thai, hmong, dao, khmu…"))
+    p.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
+    p.add_argument("--deleted", action="store_true", help=_("list the recycle bin instead"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbcomm",
+        description=_("Communication-activity register for Plan 386/KH-UBND. Without a command, opens the window."),
+    )
+    parser.add_argument("--version", action="version", version=f"dbcomm {__version__}")
+    parser.add_argument("--db", type=Path, help=_("database file (default: in your user data folder)"))
+    parser.add_argument("--lang", choices=["vi", "en"], help=_("language of the interface"))
+    sub = parser.add_subparsers(dest="command")
+
+    demo = sub.add_parser("demo-data", help=_("add a demo register (several hundred activities)"))
+    demo.add_argument("--count", type=int, default=600)
+    demo.add_argument("--seed", type=int, default=386)
+    demo.add_argument("--if-empty", action="store_true", help=_("only if the register is empty"))
+
+    acts = sub.add_parser("activities", help=_("list, add, export activities")).add_subparsers(dest="action", required=True)
+    lst = acts.add_parser("list", help=_("one activity per line, tab-separated"))
+    _add_filters(lst)
+    lst.add_argument("--sort", default="date", help=_("date, title, place, form, reach…"))
+    lst.add_argument("--limit", type=int, default=0, help=_("at most this many lines (0: all)"))
+    lst.add_argument("--totals", action="store_true", help=_("print the totals of the filtered set"))
+
+    add = acts.add_parser("add", help=_("log one activity"))
+    add.add_argument("--date", type=_date, required=True)
+    add.add_argument("--end", type=_date)
+    add.add_argument("--form", required=True)
+    add.add_argument("--subtype", default="")
+    add.add_argument("--title", required=True)
+    add.add_argument("--description", default="")
+    add.add_argument("--place")
+    add.add_argument("--language", action="append", dest="languages")
+    add.add_argument("--objective", action="append", dest="objectives", default=[])
+    add.add_argument("--programme", action="append", dest="programmes", default=[])
+    for name in ("items", "minutes", "sessions", "reach", "cost"):
+        add.add_argument(f"--{name}", type=int, default=0)
+    add.add_argument("--partner", default="")
+    add.add_argument("--funding", default="")
+    add.add_argument("--notes", default="")
+    add.add_argument("--attach", action="append", type=Path, default=[])
+    add.add_argument("--plan")
+    add.add_argument("--allow-duplicate", action="store_true")
+
+    exp = acts.add_parser("export-csv", help=_("write the (filtered) register to a CSV file"))
+    exp.add_argument("file", type=Path)
+    _add_filters(exp)
+    dele = acts.add_parser("delete", help=_("move activities to the recycle bin"))
+    dele.add_argument("ids", type=int, nargs="+")
+    res = acts.add_parser("restore", help=_("bring activities back from the recycle bin"))
+    res.add_argument("ids", type=int, nargs="+")
+
+    plan = sub.add_parser("plan", help=_("plan definition files")).add_subparsers(dest="action", required=True)
+    plan.add_parser("list", help=_("the plans in this database"))
+    pe = plan.add_parser("export", help=_("write a plan definition file"))
+    pe.add_argument("file", type=Path)
+    pe.add_argument("--plan")
+    pi = plan.add_parser("import", help=_("add or update a plan from a definition file"))
+    pi.add_argument("file", type=Path)
+
+    orgs = sub.add_parser("orgs", help=_("the organisation directory")).add_subparsers(dest="action", required=True)
+    orgs.add_parser("list")
+    oi = orgs.add_parser("import", help=_("import units/communes from CSV"))
+    oi.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # The language must be known before the parser's help texts are made.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang", choices=["vi", "en"])
+    pre.add_argument("--db", type=Path)
+    known, _rest = pre.parse_known_args(argv)
+    if known.lang:
+        set_language(known.lang)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from dbcomm.app import run_gui
+
+        return run_gui(args.db, args.lang)
+    from dbcomm.errors import UserError
+
+    try:
+        from dbcomm.services import settings
+        from dbcomm.services.database import open_database
+
+        db = open_database(args.db)
+        if not args.lang and (lang := settings.get_language(db)):
+            set_language(lang)
+        try:
+            return _dispatch(db, args)
+        finally:
+            db.close()
+    except UserError as exc:
+        print(_("Error: {message}").format(message=exc), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+def _plan_id(db, code: str | None) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.errors import NotFoundError
+    from dbcomm.services import plans
+
+    if not code:
+        return plans.default_plan(db).id
+    for p in plans.list_plans(db):
+        if p.code.casefold() == code.casefold():
+            return p.id
+    raise NotFoundError(_("There is no plan {code}.").format(code=code))
+
+
+def _filter(db, args):  # type: ignore[no-untyped-def]
+    from dbcomm.domain.models import ActivityFilter
+    from dbcomm.domain.periods import PeriodError
+    from dbcomm.errors import UserError
+    from dbcomm.services import activities, lookup
+
+    plan_id = _plan_id(db, args.plan)
+    f = ActivityFilter(plan_id=plan_id, text=args.search or "", deleted=args.deleted)
+    if args.period:
+        try:
+            p = activities.filter_for_period(db, plan_id, args.period)
+        except PeriodError as exc:
+            raise UserError(_("'{value}' is not a period: use 2026, 2026-Q3, 2026-05, 2026-H1, 2026-9M "
+                              "or 2026-01-01..2026-03-31.").format(value=args.period)) from exc
+        f.date_from, f.date_to = p.date_from, p.date_to
+    if args.form:
+        f.form_id = lookup.form_id(db, plan_id, args.form)
+    if args.objective:
+        f.node_id = lookup.node_id(db, plan_id, args.objective)
+    if args.programme:
+        f.programme_id = lookup.programme_id(db, plan_id, args.programme)
+    if args.place:
+        f.place_id = lookup.place_id(db, args.place)
+    f.language = lookup.language_code(args.language) if args.language else None
+    f.subtype = lookup.subtype_code(args.subtype) if args.subtype else None
+    return f
+
+
+def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.i18n import format_number
+    from dbcomm.services import activities, demo, orgs, plans
+
+    if args.command == "demo-data":
+        if args.if_empty and activities.totals(db, activities.ActivityFilter()).count:
+            return 0
+        n = demo.generate(db, args.count, seed=args.seed)
+        print(_("Added {n} demo activities.").format(n=format_number(n)))
+        return 0
+    if args.command == "activities":
+        if args.action == "list":
+            f = _filter(db, args)
+            offset, printed = 0, 0
+            while True:
+                batch = activities.list_rows(db, f, sort=args.sort, offset=offset, limit=2000)
+                for row in batch:
+                    print(activities.describe_row(row))
+                    printed += 1
+                    if args.limit and printed >= args.limit:
+                        break
+                if not batch or (args.limit and printed >= args.limit):
+                    break
+                offset += len(batch)
+            if args.totals:
+                t = activities.totals(db, f)
+                print(_("Total: {count} activities, {items} items, {minutes} minutes, {reach} people reached").format(
+                    count=format_number(t.count), items=format_number(t.items),
+                    minutes=format_number(t.minutes), reach=format_number(t.reach)), file=sys.stderr)
+            return 0
+        if args.action == "add":
+            return _add(db, args)
+        if args.action == "export-csv":
+            n = activities.export_csv(db, _filter(db, args), args.file)
+            print(_("Wrote {n} activities to {path}.").format(n=format_number(n), path=args.file))
+            return 0
+        if args.action == "delete":
+            n = activities.delete(db, args.ids)
+            print(_("{n} activities moved to the recycle bin.").format(n=n))
+            return 0
+        if args.action == "restore":
+            n = activities.restore(db, args.ids)
+            print(_("{n} activities restored.").format(n=n))
+            return 0
+    if args.command == "plan":
+        if args.action == "list":
+            for p in plans.list_plans(db):
+                print(f"{p.code}\t{p.start_year}–{p.end_year}\t{p.title}" + ("\t*" if p.is_default else ""))
+            return 0
+        if args.action == "export":
+            plans.export_plan(db, _plan_id(db, args.plan), args.file)
+            print(_("Wrote {path}.").format(path=args.file))
+            return 0
+        if args.action == "import":
+            r = plans.import_plan_file(db, args.file)
+            print((_("Added plan {code}.") if r.created else _("Updated plan {code}.")).format(code=r.plan.code))
+            for item in r.kept:
+                print(_("Kept (still used by activities): {item}").format(item=item))
+            return 0
+    if args.command == "orgs":
+        if args.action == "list":
+            from dbcomm.domain.vocab import ORG_KINDS, label
+            from dbcomm.i18n import format_date
+
+            for o in orgs.list_orgs(db):
+                print("\t".join([o.code, o.name, label(ORG_KINDS, o.kind), o.parent_name,
+                                 format_date(o.valid_from), format_date(o.valid_to), "*" if o.in_area else ""]))
+            return 0
+        if args.action == "import":
+            n = orgs.import_orgs_csv(db, args.file)
+            print(_("Imported {n} units.").format(n=n))
+            return 0
+    return 1
+
+
+def _add(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.domain.models import ActivityInput, ReachBreakdown
+    from dbcomm.domain.vocab import DEFAULT_SUBTYPE_FOR_FORM
+    from dbcomm.errors import ValidationFailed
+    from dbcomm.services import activities, lookup
+
+    plan_id = _plan_id(db, args.plan)
+    form_id = lookup.form_id(db, plan_id, args.form)
+    value = ActivityInput(
+        plan_id=plan_id, date_start=args.date, date_end=args.end, form_id=form_id,
+        subtype=lookup.subtype_code(args.subtype) if args.subtype else DEFAULT_SUBTYPE_FOR_FORM.get(args.form.upper(), "other"),
+        title=args.title, description=args.description,
+        place_id=lookup.place_id(db, args.place) if args.place else None,
+        languages=[lookup.language_code(x) for x in (args.languages or ["vi"])],
+        node_ids=[lookup.node_id(db, plan_id, c) for c in args.objectives],
+        programme_ids=[lookup.programme_id(db, plan_id, c) for c in args.programmes],
+        items=args.items, minutes=args.minutes, sessions=args.sessions, reach_total=args.reach,
+        reach=ReachBreakdown(), partner=args.partner, cost=args.cost, funding=args.funding,
+        notes=args.notes, new_attachments=list(args.attach),
+    )
+    if not args.allow_duplicate and (dups := activities.likely_duplicates(db, value)):
+        print(_("An activity with the same date, form and title exists already (#{id}). "
+                "Use --allow-duplicate to log it anyway.").format(id=dups[0].id), file=sys.stderr)
+        return 3
+    try:
+        rec = activities.create(db, value)
+    except ValidationFailed as exc:
+        for e in exc.errors:
+            print(f"{e.field}: {e.message}", file=sys.stderr)
+        return 2
+    print(_("Saved activity #{id}.").format(id=rec.id))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

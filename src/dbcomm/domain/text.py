@@ -1,0 +1,107 @@
+"""Vietnamese text handling: NFC on entry, folded search keys, Vietnamese sort keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+
+
+def nfc(value: str | None) -> str:
+    """Normalise to NFC and trim; collapses runs of spaces inside single-line text."""
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def nfc_line(value: str | None) -> str:
+    """NFC, trimmed, internal whitespace collapsed: for names and titles."""
+    return _WS.sub(" ", nfc(value))
+
+
+def fold(value: str | None) -> str:
+    """Search key: case-folded, diacritics removed, đ→d, whitespace collapsed.
+
+    ``fold("HỌC TẬP") == fold("học tập") == fold("hoc tap") == "hoc tap"``.
+    """
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFD", value.casefold())
+    out = []
+    for ch in decomposed:
+        if unicodedata.combining(ch):
+            continue
+        if ch == "đ":
+            ch = "d"
+        out.append(ch)
+    return _WS.sub(" ", "".join(out)).strip()
+
+
+def search_terms(query: str | None) -> list[str]:
+    """Split a user's query into folded terms; every term must match."""
+    return [t for t in fold(query).split(" ") if t]
+
+
+# --- Vietnamese collation --------------------------------------------------
+#
+# Dictionary order: a ă â b c d đ e ê g h i k l m n o ô ơ p q r s t u ư v x y,
+# compared first on letters, then on tones (none, huyền, hỏi, ngã, sắc, nặng),
+# then on case.  The key is a plain string that sorts correctly with binary
+# comparison, so the database can index and ORDER BY it.
+
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_LETTER_RANK = {ch: i for i, ch in enumerate(_ALPHABET)}
+_PRIMARY_OFFSET = 0x30  # '0'..: digits go below letters
+
+
+def _letters_and_tones(word: str) -> tuple[list[str], list[int], list[int]]:
+    letters: list[str] = []
+    tones: list[int] = []
+    cases: list[int] = []
+    for ch in unicodedata.normalize("NFC", word):
+        lower = ch.lower()
+        is_upper = 1 if ch != lower else 0
+        decomposed = unicodedata.normalize("NFD", lower)
+        base = decomposed[0]
+        tone = 0
+        for mark in decomposed[1:]:
+            if mark in _TONES:
+                tone = _TONES[mark]
+            elif mark == "\u0306" and base == "a":
+                base = "ă"
+            elif mark == "\u0302" and base in "aeo":
+                base = {"a": "â", "e": "ê", "o": "ô"}[base]
+            elif mark == "\u031b" and base in "ou":
+                base = {"o": "ơ", "u": "ư"}[base]
+        letters.append(base)
+        tones.append(tone)
+        cases.append(is_upper)
+    return letters, tones, cases
+
+
+def vi_sort_key(value: str | None) -> str:
+    """A string whose binary order is Vietnamese dictionary order of ``value``."""
+    if not value:
+        return ""
+    letters, tones, cases = _letters_and_tones(_WS.sub(" ", value.strip()))
+    primary = []
+    for ch in letters:
+        if ch in _LETTER_RANK:
+            primary.append(chr(0x100 + _LETTER_RANK[ch]))
+        elif ch.isdigit():
+            primary.append(chr(_PRIMARY_OFFSET + int(ch)))
+        elif ch == " ":
+            primary.append(" ")
+        elif ch.isalpha():
+            primary.append(chr(0x200 + ord(ch)))  # other scripts after Vietnamese letters
+        else:
+            primary.append(chr(0x21))  # punctuation sorts together, before letters
+    return (
+        "".join(primary)
+        + "\x01"
+        + "".join(chr(0x30 + t) for t in tones)
+        + "\x01"
+        + "".join(chr(0x30 + c) for c in cases)
+    )

@@ -1,0 +1,59 @@
+"""Writing files safely: a temporary file, flushed, renamed, then read back and checked."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from dbcomm.errors import UserError
+from dbcomm.i18n import _
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that it holds either the old or the whole new content."""
+    path = Path(path)
+    expected = hashlib.sha256(data).hexdigest()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        if hasattr(os, "O_DIRECTORY"):
+            with contextlib.suppress(OSError):
+                dfd = os.open(path.parent, os.O_DIRECTORY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
+    except OSError as exc:
+        raise UserError(
+            _("Could not write {path}: {error}. Nothing was written.").format(path=path, error=exc.strerror or exc)
+        ) from exc
+    if sha256_file(path) != expected:
+        raise UserError(
+            _("{path} was written but reads back differently: the disk may be faulty.").format(path=path)
+        )
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    atomic_write_bytes(path, text.encode(encoding))

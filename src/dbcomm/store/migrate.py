@@ -1,0 +1,87 @@
+"""Schema migrations, run automatically at start-up with a copy of the file taken first."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+
+from dbcomm.errors import DatabaseOpenError
+from dbcomm.i18n import _
+from dbcomm.store.engine import Database
+
+# The newest revision this version of dbcomm knows (a test checks it against the scripts).
+HEAD_REVISION = "0001"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            has_tables = bool(inspect(conn).get_table_names())
+            return "" if has_tables else None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _alembic_config(connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)
+    return {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
+def backup_copy(db: Database, label: str) -> Path:
+    """A consistent copy of the database file (SQLite online backup)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = db.path.with_name(f"{db.path.stem}.{label}-{stamp}.sqlite3")
+    src = sqlite3.connect(db.path)
+    try:
+        dst = sqlite3.connect(target)
+        with dst:
+            src.backup(dst)
+        dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def upgrade(db: Database) -> Path | None:
+    """Bring the schema to HEAD.  Returns the path of the safety copy, if one was taken."""
+    rev = current_revision(db)
+    if rev == HEAD_REVISION:
+        return None
+    if rev == "":
+        raise DatabaseOpenError(
+            _("{path} is an SQLite database, but not one made by dbcomm. Nothing was changed "
+              "in it.").format(path=db.path),
+            "not_a_database",
+        )
+    if rev is not None and rev not in known_revisions():
+        raise DatabaseOpenError(
+            _("This database was written by a newer version of dbcomm (schema {rev}). Install "
+              "that version to open it; nothing was changed.").format(rev=rev),
+            "newer_version",
+        )
+    copy = backup_copy(db, f"before-{HEAD_REVISION}") if rev is not None else None
+    from alembic import command
+
+    with db.engine.execution_options(sqlite_immediate=True).begin() as conn:
+        # Check again under the write lock: another instance may have just migrated.
+        again = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='alembic_version'")).first()
+        if again is not None:
+            done = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if done == HEAD_REVISION:
+                return copy
+        command.upgrade(_alembic_config(conn), "head")
+    return copy

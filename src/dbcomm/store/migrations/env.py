@@ -1,0 +1,18 @@
+"""Alembic environment: always called from dbcomm.store.migrate with a live connection."""
+
+from alembic import context
+
+from dbcomm.store.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - offline SQL generation is not used
+    raise RuntimeError("run migrations through dbcomm.store.migrate")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

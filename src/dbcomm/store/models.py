@@ -1,0 +1,257 @@
+"""The database schema (SQLAlchemy 2.x typed declarative models)."""
+
+from __future__ import annotations
+
+import uuid as uuid_mod
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_uuid() -> str:
+    return str(uuid_mod.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Tracked:
+    """Every record: a stable UUID, timestamps and a version counter."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AppSetting(Base):
+    __tablename__ = "app_setting"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Plan(Tracked, Base):
+    __tablename__ = "plan"
+    code: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    issuer: Mapped[str] = mapped_column(Text, default="")
+    start_year: Mapped[int] = mapped_column(Integer)
+    end_year: Mapped[int] = mapped_column(Integer)
+    cutoff: Mapped[str] = mapped_column(String(20), default="calendar")
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    forms: Mapped[list[CommForm]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="CommForm.ordinal"
+    )
+    programmes: Mapped[list[Programme]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Programme.ordinal"
+    )
+    nodes: Mapped[list[PlanNode]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanNode.ordinal"
+    )
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Indicator.ordinal"
+    )
+
+
+class CommForm(Tracked, Base):
+    """One of the plan's communication forms (hình thức truyền thông)."""
+
+    __tablename__ = "comm_form"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(Text)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    plan: Mapped[Plan] = relationship(back_populates="forms")
+
+
+class Programme(Tracked, Base):
+    """An integrated programme (chương trình lồng ghép)."""
+
+    __tablename__ = "programme"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(Text)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    plan: Mapped[Plan] = relationship(back_populates="programmes")
+
+
+class PlanNode(Tracked, Base):
+    """An objective (kind='objective') or a task under it (kind='task')."""
+
+    __tablename__ = "plan_node"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_node.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(Text)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    plan: Mapped[Plan] = relationship(back_populates="nodes")
+
+
+class Indicator(Tracked, Base):
+    __tablename__ = "indicator"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("plan_node.id", ondelete="SET NULL"))
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(60), default="")
+    baseline: Mapped[float | None] = mapped_column(Float)
+    baseline_year: Mapped[int | None] = mapped_column(Integer)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    plan: Mapped[Plan] = relationship(back_populates="indicators")
+    targets: Mapped[list[IndicatorTarget]] = relationship(
+        cascade="all, delete-orphan", order_by="IndicatorTarget.year"
+    )
+
+
+class IndicatorTarget(Base):
+    __tablename__ = "indicator_target"
+    __table_args__ = (UniqueConstraint("indicator_id", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class Organisation(Tracked, Base):
+    """Directory entry, date-effective: valid_from/valid_to (inclusive), parent, kind."""
+
+    __tablename__ = "organisation"
+    code: Mapped[str] = mapped_column(String(30), default="")
+    name: Mapped[str] = mapped_column(Text)
+    name_fold: Mapped[str] = mapped_column(Text, default="")
+    name_sort: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    in_area: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Activity(Tracked, Base):
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_live_date", "deleted_at", "date_start", "id"),
+        Index("ix_activity_title_sort", "title_sort"),
+        Index("ix_activity_dup", "date_start", "form_id", "title_fold"),
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="RESTRICT"), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("comm_form.id", ondelete="RESTRICT"), index=True)
+    subtype: Mapped[str] = mapped_column(String(20))
+    date_start: Mapped[date] = mapped_column(Date)
+    date_end: Mapped[date | None] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(Text)
+    title_fold: Mapped[str] = mapped_column(Text)
+    title_sort: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    place_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    languages: Mapped[str] = mapped_column(String(200), default="vi")  # space-separated codes
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    reach_total: Mapped[int] = mapped_column(Integer, default=0)
+    partner: Mapped[str] = mapped_column(Text, default="")
+    cost: Mapped[int] = mapped_column(Integer, default=0)
+    funding: Mapped[str] = mapped_column(String(20), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    form: Mapped[CommForm] = relationship()
+    place: Mapped[Organisation | None] = relationship()
+    nodes: Mapped[list[PlanNode]] = relationship(secondary="activity_node")
+    programmes: Mapped[list[Programme]] = relationship(secondary="activity_programme")
+    reach: Mapped[list[ActivityReach]] = relationship(cascade="all, delete-orphan")
+    attachments: Mapped[list[Attachment]] = relationship(
+        cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class ActivityNode(Base):
+    __tablename__ = "activity_node"
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_node.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ActivityProgramme(Base):
+    __tablename__ = "activity_programme"
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ActivityReach(Base):
+    __tablename__ = "activity_reach"
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category: Mapped[str] = mapped_column(String(30), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Attachment(Tracked, Base):
+    """Evidence (photo, scanned clipping, PDF): content stored once, by SHA-256."""
+
+    __tablename__ = "attachment"
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activity.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(Text)
+    mime: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class NilStatement(Tracked, Base):
+    """'No activity this period, because …' for a period (and optionally one form)."""
+
+    __tablename__ = "nil_statement"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    period_key: Mapped[str] = mapped_column(String(40))
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("comm_form.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,51 @@
+"""Shared fixtures: a fresh database per test, Vietnamese interface, Qt offscreen."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+from pathlib import Path
+
+import pytest
+
+from dbcomm import i18n
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Every test starts in Vietnamese, with its own user data folder."""
+    monkeypatch.setenv("DBCOMM_DATA_DIR", str(tmp_path / "userdata"))
+    i18n.set_language("vi")
+    yield
+    i18n.set_language("vi")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "register.sqlite3"
+
+
+@pytest.fixture
+def db(db_path: Path):
+    from dbcomm.services.database import open_database
+
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def plan(db):
+    from dbcomm.services import plans
+
+    return plans.get_tree(db, plans.default_plan(db).id)
+
+
+@pytest.fixture
+def demo_db(db):
+    from dbcomm.services import demo
+
+    demo.generate(db, 300, seed=7)
+    return db
