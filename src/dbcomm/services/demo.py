@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
@@ -65,7 +66,7 @@ PARTNERS = {
 }
 
 TEMPLATES = {
-    "F1": [("press", "Bài viết \"{topic}\" trên chuyên mục Khuyến học – Khuyến tài"),
+    "F1": [("press", "Bài viết về {topic} trên chuyên mục Khuyến học – Khuyến tài"),
            ("broadcast", "Chương trình phát thanh về {topic}"),
            ("broadcast", "Phóng sự truyền hình: {topic}")],
     "F2": [("social", "Đăng tin về {topic} trên mạng xã hội"),
@@ -137,9 +138,12 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
         tasks = s.scalars(select(PlanNode.id).where(PlanNode.plan_id == plan.id, PlanNode.kind == "task")).all()
         programmes = s.scalars(select(Programme.id).where(Programme.plan_id == plan.id)).all()
         next_id = (s.scalar(select(func.max(Activity.id))) or 0) + 1
-        form_codes = [c for c in ("F1", "F2", "F3", "F4", "F5") if c in forms] or list(forms)
+        form_codes: list[str] = [c for c in ("F1", "F2", "F3", "F4", "F5") if c in forms] or list(forms)
         weights = {"F1": 2, "F2": 3, "F3": 4, "F4": 2, "F5": 2}
-        acts, links, progs, reach = [], [], [], []
+        acts: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        progs: list[dict[str, Any]] = []
+        reach: list[dict[str, Any]] = []
         for i in range(count):
             code = rng.choices(form_codes, [weights.get(c, 1) for c in form_codes])[0]
             subtype, template = rng.choice(TEMPLATES.get(code, TEMPLATES["F5"]))
@@ -186,8 +190,9 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
             audience = "pupils" if code == "F4" else rng.choice(["public", "rural_workers", "families", "officials"])
             reach.append({"activity_id": aid, "dimension": "audience", "category": audience, "count": reach_total})
         batch = 20_000
-        for rows, model in ((acts, Activity), (links, ActivityNode), (progs, ActivityProgramme), (reach, ActivityReach)):
-            table = model.__table__  # type: ignore[attr-defined]
+        tables: list[tuple[list[dict[str, Any]], Any]] = [
+            (acts, Activity), (links, ActivityNode), (progs, ActivityProgramme), (reach, ActivityReach)]
+        for rows, model in tables:
             for k in range(0, len(rows), batch):
-                s.execute(insert(table), rows[k:k + batch])
+                s.execute(insert(model), rows[k:k + batch])
     return count

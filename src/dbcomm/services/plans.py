@@ -431,7 +431,7 @@ def _apply_children(s, plan: Plan, data: dict[str, Any], result: PlanImportResul
         s.flush()
         return obj
 
-    seen: dict[type, set[int]] = {CommForm: set(), Programme: set(), PlanNode: set(), Indicator: set()}
+    seen: dict[Any, set[int]] = {CommForm: set(), Programme: set(), PlanNode: set(), Indicator: set()}
     for i, f in enumerate(data.get("forms", []), 1):
         seen[CommForm].add(upsert(CommForm, f.get("uuid"), code=nfc_line(f["code"]), name=nfc_line(f["name"]), ordinal=i).id)
     for i, g in enumerate(data.get("programmes", []), 1):
@@ -459,7 +459,7 @@ def _apply_children(s, plan: Plan, data: dict[str, Any], result: PlanImportResul
         seen[Indicator].add(ind.id)
 
     # Items that the file no longer has: removed unless activities still use them.
-    usage = {
+    usage: dict[Any, Any] = {
         CommForm: lambda ids: select(Activity.form_id).where(Activity.form_id.in_(ids)),
         Programme: lambda ids: select(ActivityProgramme.programme_id).where(ActivityProgramme.programme_id.in_(ids)),
         PlanNode: lambda ids: select(ActivityNode.node_id).where(ActivityNode.node_id.in_(ids)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from dbcomm.domain.models import ActivityFilter, ActivityRow, Totals
@@ -23,8 +23,8 @@ SORT_KEYS = ("date", "form", "subtype", "title", "place", "languages", "items", 
              "sessions", "reach", "partner", "cost")
 
 
-def _conditions(f: ActivityFilter) -> list:  # type: ignore[type-arg]
-    cond = [Activity.deleted_at.is_not(None) if f.deleted else Activity.deleted_at.is_(None)]
+def _conditions(f: ActivityFilter) -> list[ColumnElement[bool]]:
+    cond: list[ColumnElement[bool]] = [Activity.deleted_at.is_not(None) if f.deleted else Activity.deleted_at.is_(None)]
     if f.plan_id is not None:
         cond.append(Activity.plan_id == f.plan_id)
     if f.date_from is not None:

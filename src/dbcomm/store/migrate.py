@@ -6,11 +6,11 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from dbcomm.errors import DatabaseOpenError
 from dbcomm.i18n import _
-from dbcomm.store.engine import Database
+from dbcomm.store.engine import BUSY_TIMEOUT_S, Database, translate_db_error
 
 # The newest revision this version of dbcomm knows (a test checks it against the scripts).
 HEAD_REVISION = "0001"
@@ -18,11 +18,40 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            has_tables = bool(inspect(conn).get_table_names())
-            return "" if has_tables else None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    """The schema revision of the file: None for a new file, "" for somebody else's database.
+
+    Read through a plain connection rather than the engine: the engine switches the file to
+    WAL mode on connect, which rewrites its header, and a file that turns out not to be ours
+    (or to be too new) must be left exactly as it was.
+    """
+    if not db.path.is_file() or db.path.stat().st_size == 0:
+        return None
+    try:
+        con = sqlite3.connect(db.path.as_uri() + "?mode=rw", uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as exc:
+        raise translate_db_error(exc) from exc
+    try:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if "alembic_version" not in tables:
+            return "" if tables else None
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        return row[0] if row else None
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise DatabaseOpenError(
+                _("{path} is damaged or is not a dbcomm database. Nothing was changed in it.").format(
+                    path=db.path
+                ),
+                "not_a_database",
+            ) from exc
+        raise translate_db_error(exc) from exc
+    finally:
+        con.close()
 
 
 def _alembic_config(connection):  # type: ignore[no-untyped-def]

@@ -1,0 +1,79 @@
+"""Starting the window: open the database, first-run setup, the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+_T0 = time.perf_counter()
+
+
+def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from dbcomm import i18n
+    from dbcomm.errors import UserError
+    from dbcomm.i18n import _
+    from dbcomm.services import settings
+    from dbcomm.services.database import open_database
+    from dbcomm.ui import interaction
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("dbcomm")
+    app.setOrganizationName("dbcomm")
+    try:
+        db = open_database(db_path)
+    except UserError as exc:
+        interaction.get().error(None, _("dbcomm cannot open the database"), str(exc))
+        return 2
+    if lang:
+        i18n.set_language(lang)
+    elif saved := settings.get_language(db):
+        i18n.set_language(saved)
+
+    if not settings.is_setup_done(db):
+        from dbcomm.ui.setup_wizard import SetupWizard
+
+        wizard = SetupWizard(db)
+        if not wizard.exec():
+            db.close()
+            return 0
+        if not lang:
+            i18n.set_language(wizard.chosen_language)
+
+    from dbcomm.ui.main_window import MainWindow
+
+    holder: dict[str, MainWindow] = {}
+
+    def open_window() -> None:
+        old = holder.get("w")
+        window = MainWindow(db)
+        window.language_changed.connect(lambda: relaunch())
+        if old is not None:
+            window.restoreGeometry(old.saveGeometry())
+            old.hide()
+            old.deleteLater()
+        holder["w"] = window
+        window.show()
+
+    def relaunch() -> None:
+        i18n.set_language(settings.get_language(db) or i18n.DEFAULT_LANGUAGE)
+        open_window()
+
+    open_window()
+    if os.environ.get("DBCOMM_EXIT_WHEN_READY"):
+        # Used by the benchmark: report when the register is on screen, then quit.
+        def ready() -> None:
+            app.processEvents()
+            w = holder["w"]
+            rows = w.register.model.rowCount() if w.register else 0
+            print(f"ready {time.perf_counter() - _T0:.3f} rows={rows}", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, ready)
+    code = app.exec()
+    db.close()
+    return code

@@ -1,0 +1,50 @@
+"""Every message box and file chooser goes through this seam, so tests can script answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from dbcomm.i18n import _
+
+
+class Interaction:
+    """Real dialogs.  Tests replace ``current`` with a scripted fake."""
+
+    def info(self, parent: QWidget | None, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
+        box.button(QMessageBox.StandardButton.Ok).setText(_("OK"))
+        box.exec()
+
+    def error(self, parent: QWidget | None, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+        box.button(QMessageBox.StandardButton.Ok).setText(_("OK"))
+        box.exec()
+
+    def confirm(self, parent: QWidget | None, title: str, text: str, yes: str, no: str | None = None) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+        yes_btn = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+        no_btn = box.addButton(no or _("Cancel"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no_btn)
+        box.exec()
+        return box.clickedButton() is yes_btn
+
+    def open_file(self, parent: QWidget | None, title: str, filters: str) -> Path | None:
+        name, _sel = QFileDialog.getOpenFileName(parent, title, "", filters)
+        return Path(name) if name else None
+
+    def open_files(self, parent: QWidget | None, title: str, filters: str) -> list[Path]:
+        names, _sel = QFileDialog.getOpenFileNames(parent, title, "", filters)
+        return [Path(n) for n in names]
+
+    def save_file(self, parent: QWidget | None, title: str, suggested: str, filters: str) -> Path | None:
+        name, _sel = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+        return Path(name) if name else None
+
+
+current: Interaction = Interaction()
+
+
+def get() -> Interaction:
+    return current

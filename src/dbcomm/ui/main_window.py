@@ -1,0 +1,151 @@
+"""The main window: register, plan and directory tabs, menus, the totals in the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QTabWidget, QWidget
+
+from dbcomm import __version__
+from dbcomm.errors import UserError
+from dbcomm.i18n import _, format_number
+from dbcomm.services import activities, plans, settings
+from dbcomm.store.engine import Database
+from dbcomm.ui import interaction
+from dbcomm.ui.orgs_view import OrgsView
+from dbcomm.ui.plan_view import PlanView
+from dbcomm.ui.register_view import RegisterView
+from dbcomm.ui.tasks import run_with_progress
+
+
+class MainWindow(QMainWindow):
+    language_changed = Signal()
+
+    def __init__(self, db: Database, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.db = db
+        self.plan_id = plans.default_plan(db).id
+        office = settings.get_office(db)
+        self.setWindowTitle(f"dbcomm — {office.name}" if office.name else "dbcomm")
+        self.resize(1280, 800)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.plan_combo = QComboBox()
+        self.plan_combo.setObjectName("current_plan")
+        self.plan_combo.setToolTip(_("The plan whose activities are shown"))
+        self.plan_label = QLabel(_("Plan:"))
+        self._fill_plan_combo()
+        self.plan_combo.currentIndexChanged.connect(self._on_plan_chosen)
+        self.statusBar().addWidget(self.plan_label)
+        self.statusBar().addWidget(self.plan_combo)
+        self.register: RegisterView | None = None
+        self._build_register()
+        self.plan_view = PlanView(db, self.plan_id, self)
+        self.plan_view.changed.connect(self._on_plan_changed)
+        self.orgs_view = OrgsView(db, self)
+        self.orgs_view.changed.connect(lambda: self.register.reload_places() if self.register else None)
+        self.tabs.addTab(self.plan_view, _("Plan"))
+        self.tabs.addTab(self.orgs_view, _("Directory"))
+        self._build_menus()
+
+    def _fill_plan_combo(self) -> None:
+        self.plan_combo.blockSignals(True)
+        self.plan_combo.clear()
+        for p in plans.list_plans(self.db):
+            self.plan_combo.addItem(p.code, p.id)
+        self.plan_combo.setCurrentIndex(max(0, self.plan_combo.findData(self.plan_id)))
+        self.plan_combo.blockSignals(False)
+        self.plan_combo.setVisible(self.plan_combo.count() > 1)
+        self.plan_label.setVisible(self.plan_combo.count() > 1)
+
+    def _build_register(self) -> None:
+        tree = plans.get_tree(self.db, self.plan_id)
+        new = RegisterView(self.db, tree, self)
+        new.status.connect(self.status_label.setText)
+        if self.register is None:
+            self.tabs.insertTab(0, new, _("Register"))
+        else:
+            index = self.tabs.indexOf(self.register)
+            self.tabs.removeTab(index)
+            self.register.deleteLater()
+            self.tabs.insertTab(index, new, _("Register"))
+            self.tabs.setCurrentIndex(index)
+        self.register = new
+        new._update_status()
+
+    def _on_plan_chosen(self) -> None:
+        pid = self.plan_combo.currentData()
+        if pid is not None and pid != self.plan_id:
+            self.plan_id = pid
+            self._build_register()
+
+    def _on_plan_changed(self) -> None:
+        self._fill_plan_combo()
+        self._build_register()
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(_("&File"))
+        assert self.register is not None
+        new = QAction(_("New activity…"), self)
+        new.setShortcut(QKeySequence("Ctrl+N"))
+        new.triggered.connect(lambda: (self.tabs.setCurrentIndex(0), self.register.new_activity() if self.register else None))
+        file_menu.addAction(new)
+        export = QAction(_("Export register to CSV…"), self)
+        export.triggered.connect(self.export_csv)
+        file_menu.addAction(export)
+        file_menu.addSeparator()
+        prefs = QAction(_("Settings…"), self)
+        prefs.setShortcut(QKeySequence("Ctrl+,"))
+        prefs.triggered.connect(self.open_settings)
+        file_menu.addAction(prefs)
+        file_menu.addSeparator()
+        quit_action = QAction(_("Quit"), self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = bar.addMenu(_("&Help"))
+        about = QAction(_("About dbcomm"), self)
+        about.triggered.connect(self.about)
+        help_menu.addAction(about)
+
+    def export_csv(self) -> None:
+        assert self.register is not None
+        path = interaction.get().save_file(self, _("Export register to CSV"), "so-hoat-dong.csv", _("CSV files (*.csv)"))
+        if not path:
+            return
+        f = self.register.current_filter()
+        run_with_progress(
+            self, _("Exporting the register…"), lambda: activities.export_csv(self.db, f, path),
+            lambda n: interaction.get().info(self, _("Export register to CSV"),
+                                             _("Wrote {n} activities to {path}.").format(n=format_number(n), path=path)),
+        )
+
+    def open_settings(self) -> None:
+        from dbcomm.ui.settings_dialog import SettingsDialog
+
+        d = SettingsDialog(self.db, self)
+        if d.exec():
+            office = settings.get_office(self.db)
+            self.setWindowTitle(f"dbcomm — {office.name}")
+            if d.language_changed:
+                self.language_changed.emit()
+
+    def about(self) -> None:
+        interaction.get().info(self, _("About dbcomm"), _(
+            "dbcomm {version}\n\nRegister of communication activities and period reports for Plan "
+            "386/KH-UBND on building a learning society to 2030 (Điện Biên).\n\nDatabase: {path}").format(
+                version=__version__, path=self.db.path))
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key() == Qt.Key.Key_F1:
+            self.about()
+            return
+        super().keyPressEvent(event)
+
+
+def show_error(parent: QWidget | None, exc: UserError) -> None:
+    interaction.get().error(parent, _("dbcomm"), str(exc))

@@ -1,0 +1,129 @@
+"""Small widgets shared by the dialogs: dates, numbers, check lists, field errors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QDate, QLocale, Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QWidget,
+)
+
+from dbcomm.i18n import format_number, language, parse_number
+
+
+def qt_locale() -> QLocale:
+    if language() == "vi":
+        return QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
+    return QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+
+
+class DateEdit(QDateEdit):
+    """A date typed as dd/MM/yyyy with a calendar pop-up."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDisplayFormat("dd/MM/yyyy")
+        self.setCalendarPopup(True)
+        self.setLocale(qt_locale())
+        self.setDate(QDate.currentDate())
+
+    def value(self) -> date:
+        d = self.date()
+        return date(d.year(), d.month(), d.day())
+
+    def set_value(self, value: date) -> None:
+        self.setDate(QDate(value.year, value.month, value.day))
+
+
+class _NumberValidator(QValidator):
+    def validate(self, text: str, pos: int):  # type: ignore[override]
+        cleaned = text.replace(".", "").replace(",", "").replace(" ", "").replace("\u00a0", "")
+        if cleaned == "" or cleaned.isdigit():
+            return QValidator.State.Acceptable, text, pos
+        if cleaned == "-":
+            return QValidator.State.Intermediate, text, pos
+        if cleaned.startswith("-") and cleaned[1:].isdigit():
+            return QValidator.State.Acceptable, text, pos  # the service gives the clear message
+        return QValidator.State.Invalid, text, pos
+
+
+class NumberEdit(QLineEdit):
+    """A whole number shown with the locale's group separators (1.234.567)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.setValidator(_NumberValidator(self))
+        self.setPlaceholderText("0")
+        self.editingFinished.connect(self._reformat)
+
+    def value(self) -> int:
+        try:
+            return parse_number(self.text())
+        except ValueError:
+            return 0
+
+    def set_value(self, value: int) -> None:
+        self.setText(format_number(value) if value else "")
+
+    def _reformat(self) -> None:
+        if self.text().strip():
+            self.set_value(self.value())
+
+
+class CheckList(QListWidget):
+    """A list of checkable entries keyed by a value (code or id)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.itemChanged.connect(lambda _item: self.changed.emit())
+
+    def set_entries(self, entries: list[tuple[object, str]]) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for key, text in entries:
+            item = QListWidgetItem(text, self)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setToolTip(text)
+        self.blockSignals(False)
+
+    def checked(self) -> list:  # type: ignore[type-arg]
+        return [
+            self.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.count())
+            if self.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_checked(self, keys: list) -> None:  # type: ignore[type-arg]
+        wanted = set(keys)
+        for i in range(self.count()):
+            item = self.item(i)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in wanted else Qt.CheckState.Unchecked
+            )
+
+
+class ErrorLabel(QLabel):
+    """A red message shown under the field it is about; hidden when empty."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setStyleSheet("color: #b00020;")
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
