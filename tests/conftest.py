@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+# The register counts in a background thread; tests run that step at once (one test
+# covers the background path explicitly).
+os.environ.setdefault("DBCOMM_SYNC_REGISTER", "1")
 
 from pathlib import Path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import shutil
 import sqlite3
 import unicodedata
 from dataclasses import replace
@@ -16,7 +17,24 @@ from dbcomm.domain.models import ActivityFilter, ActivityInput, PlanTree, ReachB
 from dbcomm.domain.text import fold
 from dbcomm.errors import AttachmentError, ConflictError, NotFoundError, ValidationFailed
 from dbcomm.services import activities, attachments, orgs, plans
+from dbcomm.services.database import open_database
 from dbcomm.services.orgs import OrgFields
+
+
+@pytest.fixture(scope="module")
+def new_database_file(tmp_path_factory):
+    """One freshly created and migrated database per module, to copy for each test."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    open_database(path).close()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, new_database_file):
+    """A copy of a new database: the same file open_database makes, without migrating again."""
+    path = tmp_path / "register.sqlite3"
+    shutil.copyfile(new_database_file, path)
+    return path
 
 
 def nfd(text: str) -> str:
@@ -90,11 +108,13 @@ def test_every_field_survives_a_save_and_reload(db, plan, tmp_path):
         minutes=315,
         sessions=7,
         reach_total=2400,
-        reach=ReachBreakdown({
-            "sex": {"female": 1300, "male": 1100},
-            "ethnic": {"thai": 1500, "kinh": 900},
-            "audience": {"public": 2400},
-        }),
+        reach=ReachBreakdown(
+            {
+                "sex": {"female": 1300, "male": 1100},
+                "ethnic": {"thai": 1500, "kinh": 900},
+                "audience": {"public": 2400},
+            }
+        ),
         partner="Đài Truyền thanh xã",
         cost=1_200_000,
         funding="ntp",
@@ -107,9 +127,24 @@ def test_every_field_survives_a_save_and_reload(db, plan, tmp_path):
     loaded = activities.get(db, saved.id)
 
     # then everything typed is there
-    for name in ("plan_id", "date_start", "date_end", "form_id", "subtype", "title",
-                 "description", "place_id", "items", "minutes", "sessions", "reach_total",
-                 "partner", "cost", "funding", "notes"):
+    for name in (
+        "plan_id",
+        "date_start",
+        "date_end",
+        "form_id",
+        "subtype",
+        "title",
+        "description",
+        "place_id",
+        "items",
+        "minutes",
+        "sessions",
+        "reach_total",
+        "partner",
+        "cost",
+        "funding",
+        "notes",
+    ):
         assert getattr(loaded, name) == getattr(value, name), name
     assert sorted(loaded.node_ids) == sorted(value.node_ids)
     assert sorted(loaded.programme_ids) == sorted(value.programme_ids)
@@ -129,7 +164,10 @@ def test_every_field_survives_a_save_and_reload(db, plan, tmp_path):
 
 def test_text_is_stored_in_nfc_with_spaces_tidied(db, plan):
     saved = activities.create(
-        db, an_activity(plan, title=nfd("  Họp   thôn bản về  khuyến học "), partner=nfd("Hội Khuyến học "))
+        db,
+        an_activity(
+            plan, title=nfd("  Họp   thôn bản về  khuyến học "), partner=nfd("Hội Khuyến học ")
+        ),
     )
     loaded = activities.get(db, saved.id)
     assert loaded.title == "Họp thôn bản về khuyến học"
@@ -137,7 +175,9 @@ def test_text_is_stored_in_nfc_with_spaces_tidied(db, plan):
 
 
 def test_a_one_day_activity_keeps_no_end_date(db, plan):
-    saved = activities.create(db, an_activity(plan, date_start=date(2025, 4, 21), date_end=date(2025, 4, 21)))
+    saved = activities.create(
+        db, an_activity(plan, date_start=date(2025, 4, 21), date_end=date(2025, 4, 21))
+    )
     assert activities.get(db, saved.id).date_end is None
 
 
@@ -151,12 +191,17 @@ def test_an_invalid_activity_is_refused_and_nothing_is_saved(db, plan):
 
 def test_a_form_or_task_of_another_plan_is_refused(db, plan):
     other = plans.create_plan(
-        db, plans.PlanFields(code="12/KH-UBND", title="Kế hoạch năm 2025", start_year=2025, end_year=2025),
+        db,
+        plans.PlanFields(
+            code="12/KH-UBND", title="Kế hoạch năm 2025", start_year=2025, end_year=2025
+        ),
         copy_from=plan.plan.id,
     )
     other_tree = plans.get_tree(db, other.id)
     value = an_activity(
-        plan, form_id=form_id(other_tree, "F3"), node_ids=[node_id(other_tree, "1.1")],
+        plan,
+        form_id=form_id(other_tree, "F3"),
+        node_ids=[node_id(other_tree, "1.1")],
         programme_ids=[programme_id(other_tree, "P1")],
     )
     with pytest.raises(ValidationFailed) as caught:
@@ -173,8 +218,10 @@ def test_editing_saves_changes_and_counts_the_version(db, plan, tmp_path):
 
     # when the title is corrected, the first file removed and another attached
     edited = replace(
-        activities.get(db, saved.id), title="Phát thanh Tuần lễ học tập suốt đời (đợt 2)",
-        new_attachments=[second_file], removed_attachments=[old_evidence],
+        activities.get(db, saved.id),
+        title="Phát thanh Tuần lễ học tập suốt đời (đợt 2)",
+        new_attachments=[second_file],
+        removed_attachments=[old_evidence],
     )
     updated = activities.update(db, saved.id, edited, expected_version=saved.version)
 
@@ -205,7 +252,9 @@ def test_editing_a_deleted_activity_is_refused(db, plan):
     saved = activities.create(db, an_activity(plan))
     activities.delete(db, [saved.id])
     with pytest.raises(NotFoundError):
-        activities.update(db, saved.id, an_activity(plan, title="Sửa"), expected_version=saved.version + 1)
+        activities.update(
+            db, saved.id, an_activity(plan, title="Sửa"), expected_version=saved.version + 1
+        )
 
 
 def test_opening_an_activity_that_does_not_exist_is_not_found(db):
@@ -259,27 +308,55 @@ def register(db, plan):
     thanh_nua, muong_phang = a_commune(db, "Xã Thanh Nưa"), a_commune(db, "Xã Mường Phăng")
     rows = {
         "hoc_tap": an_activity(
-            plan, title="Phát thanh hưởng ứng Tuần lễ học tập suốt đời", date_start=date(2025, 10, 2),
-            node_ids=[node_id(plan, "2.1")], programme_ids=[programme_id(plan, "P6")],
-            place_id=thanh_nua, languages=["vi", "thai"], items=3, minutes=45, reach_total=800,
+            plan,
+            title="Phát thanh hưởng ứng Tuần lễ học tập suốt đời",
+            date_start=date(2025, 10, 2),
+            node_ids=[node_id(plan, "2.1")],
+            programme_ids=[programme_id(plan, "P6")],
+            place_id=thanh_nua,
+            languages=["vi", "thai"],
+            items=3,
+            minutes=45,
+            reach_total=800,
         ),
         "ngay_sach": an_activity(
-            plan, title="Ngày hội đọc sách tại thư viện huyện", form_id=form_id(plan, "F5"),
-            subtype="event", date_start=date(2025, 4, 21), node_ids=[node_id(plan, "2")],
-            place_id=muong_phang, sessions=2, reach_total=350, partner="Đoàn Thanh niên",
-            cost=2_000_000, funding="state",
+            plan,
+            title="Ngày hội đọc sách tại thư viện huyện",
+            form_id=form_id(plan, "F5"),
+            subtype="event",
+            date_start=date(2025, 4, 21),
+            node_ids=[node_id(plan, "2")],
+            place_id=muong_phang,
+            sessions=2,
+            reach_total=350,
+            partner="Đoàn Thanh niên",
+            cost=2_000_000,
+            funding="state",
         ),
         "khuyen_hoc": an_activity(
-            plan, title="Bài viết về khuyến học, khuyến tài", form_id=form_id(plan, "F1"),
-            subtype="press", date_start=date(2025, 6, 30), node_ids=[node_id(plan, "1.1")],
-            programme_ids=[programme_id(plan, "P4")], languages=["vi", "hmong"], items=1,
-            reach_total=5000, description="Gương gia đình học tập tiêu biểu ở bản Nà Tấu.",
+            plan,
+            title="Bài viết về khuyến học, khuyến tài",
+            form_id=form_id(plan, "F1"),
+            subtype="press",
+            date_start=date(2025, 6, 30),
+            node_ids=[node_id(plan, "1.1")],
+            programme_ids=[programme_id(plan, "P4")],
+            languages=["vi", "hmong"],
+            items=1,
+            reach_total=5000,
+            description="Gương gia đình học tập tiêu biểu ở bản Nà Tấu.",
         ),
         "gia_dinh": an_activity(
-            plan, title="Họp thôn tuyên truyền mô hình Gia đình học tập", form_id=form_id(plan, "F3"),
-            subtype="event", date_start=date(2025, 7, 1), place_id=thanh_nua,
-            programme_ids=[programme_id(plan, "P4"), programme_id(plan, "P6")], sessions=1,
-            reach_total=60, notes="Ghi chú nội bộ",
+            plan,
+            title="Họp thôn tuyên truyền mô hình Gia đình học tập",
+            form_id=form_id(plan, "F3"),
+            subtype="event",
+            date_start=date(2025, 7, 1),
+            place_id=thanh_nua,
+            programme_ids=[programme_id(plan, "P4"), programme_id(plan, "P6")],
+            sessions=1,
+            reach_total=60,
+            notes="Ghi chú nội bộ",
         ),
     }
     ids = {key: activities.create(db, value).id for key, value in rows.items()}
@@ -359,10 +436,20 @@ def test_filter_by_period(db, register, plan):
 def test_filter_by_period_follows_the_plans_day15_cutoff(db, register, plan):
     # given the plan reports on data windows from the 15th to the 14th
     info = plan.plan
-    plans.update_plan(db, info.id, plans.PlanFields(
-        code=info.code, title=info.title, start_year=info.start_year, end_year=info.end_year,
-        issued_on=info.issued_on, issuer=info.issuer, cutoff="day15", recipient=info.recipient,
-    ))
+    plans.update_plan(
+        db,
+        info.id,
+        plans.PlanFields(
+            code=info.code,
+            title=info.title,
+            start_year=info.start_year,
+            end_year=info.end_year,
+            issued_on=info.issued_on,
+            issuer=info.issuer,
+            cutoff="day15",
+            recipient=info.recipient,
+        ),
+    )
 
     def in_period(key: str) -> set[str]:
         f = activities.filter_for_period(db, info.id, key)
@@ -375,18 +462,35 @@ def test_filter_by_period_follows_the_plans_day15_cutoff(db, register, plan):
 
 
 def test_filters_combine(db, register, plan):
-    assert found(db, register, text="hoc tap", programme_id=programme_id(plan, "P4"),
-                 place_id=register["thanh_nua"]) == {"gia_dinh"}
+    assert found(
+        db,
+        register,
+        text="hoc tap",
+        programme_id=programme_id(plan, "P4"),
+        place_id=register["thanh_nua"],
+    ) == {"gia_dinh"}
 
 
 def test_register_sorted_by_title_is_in_vietnamese_order(db, plan):
     # given titles whose code-point order differs from Vietnamese order
-    typed = ["Tuần Giáo: họp bản", "Điện Biên: ngày hội đọc sách", nfd("Ẳng Nưa: phát thanh"),
-             "Tủa Chùa: treo pa-nô", "Em Tùng: bài viết", "Dũng Tiến: câu lạc bộ"]
+    typed = [
+        "Tuần Giáo: họp bản",
+        "Điện Biên: ngày hội đọc sách",
+        nfd("Ẳng Nưa: phát thanh"),
+        "Tủa Chùa: treo pa-nô",
+        "Em Tùng: bài viết",
+        "Dũng Tiến: câu lạc bộ",
+    ]
     for title in typed:
         activities.create(db, an_activity(plan, title=title))
-    expected = ["Ẳng Nưa: phát thanh", "Dũng Tiến: câu lạc bộ", "Điện Biên: ngày hội đọc sách",
-                "Em Tùng: bài viết", "Tủa Chùa: treo pa-nô", "Tuần Giáo: họp bản"]
+    expected = [
+        "Ẳng Nưa: phát thanh",
+        "Dũng Tiến: câu lạc bộ",
+        "Điện Biên: ngày hội đọc sách",
+        "Em Tùng: bài viết",
+        "Tủa Chùa: treo pa-nô",
+        "Tuần Giáo: họp bản",
+    ]
     assert sorted(unicodedata.normalize("NFC", t) for t in typed) != expected
 
     assert titles(db, ActivityFilter(), sort="title", descending=False) == expected
@@ -395,14 +499,18 @@ def test_register_sorted_by_title_is_in_vietnamese_order(db, plan):
 
 def test_register_sorted_by_date_shows_newest_first(db, register):
     rows = activities.list_rows(db, ActivityFilter())
-    assert [r.date_start for r in rows] == sorted((v.date_start for v in register["values"].values()), reverse=True)
+    assert [r.date_start for r in rows] == sorted(
+        (v.date_start for v in register["values"].values()), reverse=True
+    )
 
 
 def test_paging_through_the_register_returns_each_row_once(demo_db):
     everything = {r.id for r in activities.list_rows(demo_db, ActivityFilter(), limit=10_000)}
     paged: list[int] = []
     for offset in range(0, 400, 70):
-        paged += [r.id for r in activities.list_rows(demo_db, ActivityFilter(), offset=offset, limit=70)]
+        paged += [
+            r.id for r in activities.list_rows(demo_db, ActivityFilter(), offset=offset, limit=70)
+        ]
     assert len(paged) == len(set(paged)) == len(everything) == 300
 
 
@@ -430,7 +538,8 @@ def test_demo_rows_found_by_search_really_contain_the_words(demo_db):
     rows = activities.list_rows(demo_db, ActivityFilter(text="HỌC TẬP"), limit=10_000)
     assert rows
     for r in rows:
-        assert "hoc tap" in fold(activities.get(demo_db, r.id).title + " " + activities.get(demo_db, r.id).description)
+        record = activities.get(demo_db, r.id)
+        assert "hoc tap" in fold(f"{record.title} {record.description} {record.partner}")
 
 
 # --- delete and restore ------------------------------------------------------------
@@ -471,20 +580,28 @@ def test_a_deleted_activity_is_not_a_duplicate(db, plan):
 
 @pytest.mark.parametrize(
     "retyped",
-    ["PHÁT THANH HƯỞNG ỨNG TUẦN LỄ HỌC TẬP SUỐT ĐỜI", "phat thanh huong ung tuan le hoc tap suot doi",
-     nfd("Phát thanh  hưởng ứng Tuần lễ học tập suốt đời ")],
+    [
+        "PHÁT THANH HƯỞNG ỨNG TUẦN LỄ HỌC TẬP SUỐT ĐỜI",
+        "phat thanh huong ung tuan le hoc tap suot doi",
+        nfd("Phát thanh  hưởng ứng Tuần lễ học tập suốt đời "),
+    ],
 )
 def test_same_date_form_and_title_is_a_likely_duplicate(db, plan, retyped):
     saved = activities.create(db, an_activity(plan))
     hints = activities.likely_duplicates(db, an_activity(plan, title=retyped))
-    assert [(h.id, h.title, h.date_start) for h in hints] == [(saved.id, saved.title, saved.date_start)]
+    assert [(h.id, h.title, h.date_start) for h in hints] == [
+        (saved.id, saved.title, saved.date_start)
+    ]
 
 
 def test_another_day_form_or_title_is_not_a_duplicate(db, plan):
     saved = activities.create(db, an_activity(plan))
     assert activities.likely_duplicates(db, an_activity(plan, date_start=date(2025, 10, 3))) == []
     assert activities.likely_duplicates(db, an_activity(plan, form_id=form_id(plan, "F1"))) == []
-    assert activities.likely_duplicates(db, an_activity(plan, title="Phát thanh Tuần lễ học tập")) == []
+    assert (
+        activities.likely_duplicates(db, an_activity(plan, title="Phát thanh Tuần lễ học tập"))
+        == []
+    )
     # an activity is not its own duplicate when it is edited
     assert activities.likely_duplicates(db, an_activity(plan), exclude_id=saved.id) == []
 
@@ -492,12 +609,22 @@ def test_another_day_form_or_title_is_not_a_duplicate(db, plan):
 def test_duplicating_copies_the_fields_but_not_the_evidence(db, plan, tmp_path):
     photo = tmp_path / "ảnh.jpg"
     photo.write_bytes(b"\xff\xd8 anh")
-    original = activities.create(db, an_activity(
-        plan, date_end=date(2025, 10, 4), languages=["thai"], items=2, minutes=30,
-        reach_total=100, reach=ReachBreakdown({"sex": {"female": 60, "male": 40}}),
-        node_ids=[node_id(plan, "2.2")], programme_ids=[programme_id(plan, "P5")],
-        partner="Đài Truyền thanh xã", new_attachments=[photo],
-    ))
+    original = activities.create(
+        db,
+        an_activity(
+            plan,
+            date_end=date(2025, 10, 4),
+            languages=["thai"],
+            items=2,
+            minutes=30,
+            reach_total=100,
+            reach=ReachBreakdown({"sex": {"female": 60, "male": 40}}),
+            node_ids=[node_id(plan, "2.2")],
+            programme_ids=[programme_id(plan, "P5")],
+            partner="Đài Truyền thanh xã",
+            new_attachments=[photo],
+        ),
+    )
 
     copy = activities.duplicate_input(db, original.id, new_date=date(2025, 10, 9))
     again = activities.create(db, copy)
@@ -506,7 +633,11 @@ def test_duplicating_copies_the_fields_but_not_the_evidence(db, plan, tmp_path):
     assert loaded.id != original.id and loaded.uuid != original.uuid
     assert loaded.date_start == date(2025, 10, 9) and loaded.date_end is None
     assert (loaded.title, loaded.languages, loaded.items, loaded.minutes, loaded.partner) == (
-        original.title, original.languages, original.items, original.minutes, original.partner
+        original.title,
+        original.languages,
+        original.items,
+        original.minutes,
+        original.partner,
     )
     assert loaded.reach.values == original.reach.values
     assert loaded.node_ids == original.node_ids and loaded.programme_ids == original.programme_ids
@@ -514,7 +645,9 @@ def test_duplicating_copies_the_fields_but_not_the_evidence(db, plan, tmp_path):
 
 
 def test_changing_the_copy_leaves_the_original_alone(db, plan):
-    original = activities.create(db, an_activity(plan, reach_total=100, reach=ReachBreakdown({"sex": {"female": 60}})))
+    original = activities.create(
+        db, an_activity(plan, reach_total=100, reach=ReachBreakdown({"sex": {"female": 60}}))
+    )
     copy = activities.duplicate_input(db, original.id)
     copy.reach.values["sex"]["female"] = 1
     copy.node_ids.append(node_id(plan, "1.1"))
@@ -527,7 +660,11 @@ def test_changing_the_copy_leaves_the_original_alone(db, plan):
 def test_nil_statement_is_saved_under_the_normalised_period_key(db, plan):
     f5 = form_id(plan, "F5")
     saved = activities.add_nil_statement(
-        db, plan.plan.id, "2026-q3", nfd("Thư viện huyện đang sửa chữa, không tổ chức sự kiện."), form_id=f5
+        db,
+        plan.plan.id,
+        "2026-q3",
+        nfd("Thư viện huyện đang sửa chữa, không tổ chức sự kiện."),
+        form_id=f5,
     )
     [listed] = activities.nil_statements(db, plan.plan.id)
     assert (listed.id, listed.period_key, listed.form_id) == (saved.id, "2026-Q3", f5)
@@ -547,7 +684,11 @@ def test_nil_statement_needs_a_period_and_a_reason(db, plan):
 def test_nil_statements_are_listed_newest_period_first(db, plan):
     for key in ("2025-Q4", "2026-Q2", "2026-Q1"):
         activities.add_nil_statement(db, plan.plan.id, key, "Không có hoạt động")
-    assert [n.period_key for n in activities.nil_statements(db, plan.plan.id)] == ["2026-Q2", "2026-Q1", "2025-Q4"]
+    assert [n.period_key for n in activities.nil_statements(db, plan.plan.id)] == [
+        "2026-Q2",
+        "2026-Q1",
+        "2025-Q4",
+    ]
 
 
 # --- CSV export -------------------------------------------------------------------------
@@ -568,7 +709,10 @@ def test_csv_export_is_utf8_with_bom_and_reads_back_with_identical_text(db, regi
     by_title = {r["title"]: r for r in rows}
     ngay_sach = by_title["Ngày hội đọc sách tại thư viện huyện"]
     assert (ngay_sach["place"], ngay_sach["partner"], ngay_sach["funding"], ngay_sach["cost"]) == (
-        "Xã Mường Phăng", "Đoàn Thanh niên", "state", "2000000"
+        "Xã Mường Phăng",
+        "Đoàn Thanh niên",
+        "state",
+        "2000000",
     )
     assert by_title["Họp thôn tuyên truyền mô hình Gia đình học tập"]["notes"] == "Ghi chú nội bộ"
 

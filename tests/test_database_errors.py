@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import threading
 from datetime import date, timedelta
@@ -16,6 +17,23 @@ from dbcomm.errors import BusyError, DatabaseOpenError
 from dbcomm.services import activities, plans
 from dbcomm.services.database import open_database
 from dbcomm.store import engine as engine_module
+
+
+@pytest.fixture(scope="module")
+def new_database_file(tmp_path_factory):
+    """One freshly created and migrated database per module, to copy for each test."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    open_database(path).close()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, new_database_file):
+    """A copy of a new database: the same file open_database makes, without migrating again."""
+    path = tmp_path / "register.sqlite3"
+    shutil.copyfile(new_database_file, path)
+    return path
+
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -76,7 +94,9 @@ def test_an_sqlite_file_of_another_application_is_refused_and_left_unchanged(tmp
 
     # then dbcomm refuses it, changes not a byte, and leaves no journal files behind
     assert_refused_and_untouched(other, "not_a_database")
-    assert sqlite3.connect(other).execute("SELECT ten FROM foo").fetchall() == [("Phiếu chi số 12",)]
+    assert sqlite3.connect(other).execute("SELECT ten FROM foo").fetchall() == [
+        ("Phiếu chi số 12",)
+    ]
 
 
 def test_a_damaged_database_is_refused(tmp_path, db_path):
@@ -99,6 +119,18 @@ def test_a_read_only_file_is_refused_with_reason_read_only(db_path):
         assert_refused_and_untouched(db_path, "read_only")
     finally:
         db_path.chmod(0o644)
+
+
+def test_a_file_without_write_permission_is_refused_simulated(db_path, monkeypatch):
+    # root may write anywhere, so the permission answer is simulated here; the real
+    # chmod test above runs for any other user
+    real_access = os.access
+    monkeypatch.setattr(
+        engine_module.os,
+        "access",
+        lambda path, mode: False if mode == os.W_OK else real_access(path, mode),
+    )
+    assert_refused_and_untouched(db_path, "read_only")
 
 
 @pytest.mark.skipif(RUNNING_AS_ROOT, reason="root ignores folder permissions")

@@ -65,11 +65,13 @@ def test_first_migration_of_a_new_file_takes_no_safety_copy(tmp_path):
 
 
 def test_migrated_schema_matches_the_models_exactly(db):
+    # objects the models do not describe (a search index) are skipped the way env.py skips them
+    include = getattr(migrate, "include_object", None)
+    opts = {"compare_type": True, "render_as_batch": True}
+    if include is not None:
+        opts["include_object"] = include
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
-        )
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert differences == []
 
 
@@ -126,9 +128,7 @@ def test_database_from_a_newer_dbcomm_is_refused_and_left_unchanged(db_path):
 def install_revision_0002(tmp_path, monkeypatch):
     """Call it to make dbcomm know a revision 0002 (adds a table) beyond the shipped ones."""
     scripts = tmp_path / "migrations"
-    shutil.copytree(
-        migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     (scripts / "versions" / "0002_test_marker.py").write_text(
         '"""test marker\n\nRevision ID: 0002\nRevises: 0001\n"""\n'
         "from alembic import op\n"
@@ -156,7 +156,9 @@ def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, instal
     activities.create(
         db,
         ActivityInput(
-            plan_id=plan.id, date_start=date(2025, 4, 21), form_id=form.id,
+            plan_id=plan.id,
+            date_start=date(2025, 4, 21),
+            form_id=form.id,
             title="Ngày hội đọc sách tại Trường PTDTBT Tiểu học Mường Phăng",
         ),
     )

@@ -81,8 +81,24 @@ def _vi_sorted(names: list[str]) -> list[str]:
 
 def test_district_names_sort_in_vietnamese_order_not_code_point_order():
     # given names whose code-point order is wrong for Vietnamese
-    names = ["Tuần Giáo", "Điện Biên Đông", "Ẳng Nưa", "Em Tùng", "Tủa Chùa", "Bắc Yên", "Dũng Tiến"]
-    expected = ["Ẳng Nưa", "Bắc Yên", "Dũng Tiến", "Điện Biên Đông", "Em Tùng", "Tủa Chùa", "Tuần Giáo"]
+    names = [
+        "Tuần Giáo",
+        "Điện Biên Đông",
+        "Ẳng Nưa",
+        "Em Tùng",
+        "Tủa Chùa",
+        "Bắc Yên",
+        "Dũng Tiến",
+    ]
+    expected = [
+        "Ẳng Nưa",
+        "Bắc Yên",
+        "Dũng Tiến",
+        "Điện Biên Đông",
+        "Em Tùng",
+        "Tủa Chùa",
+        "Tuần Giáo",
+    ]
     assert sorted(names) != expected  # Python's own order gets it wrong
 
     assert _vi_sorted(names) == expected
@@ -128,7 +144,11 @@ def test_lower_case_sorts_just_before_the_same_word_in_upper_case():
 
 
 def test_shorter_word_sorts_before_its_extensions():
-    assert _vi_sorted(["Thanh Xương", "Thanh", "Thanh Minh"]) == ["Thanh", "Thanh Minh", "Thanh Xương"]
+    assert _vi_sorted(["Thanh Xương", "Thanh", "Thanh Minh"]) == [
+        "Thanh",
+        "Thanh Minh",
+        "Thanh Xương",
+    ]
 
 
 def test_extra_spaces_do_not_change_the_order():

@@ -27,11 +27,13 @@ def a_valid_activity(**changes) -> ActivityInput:
         items=4,
         minutes=60,
         reach_total=1200,
-        reach=ReachBreakdown({
-            "sex": {"female": 650, "male": 550},
-            "ethnic": {"thai": 700, "hmong": 300, "kinh": 200},
-            "audience": {"public": 1200},
-        }),
+        reach=ReachBreakdown(
+            {
+                "sex": {"female": 650, "male": 550},
+                "ethnic": {"thai": 700, "hmong": 300, "kinh": 200},
+                "audience": {"public": 1200},
+            }
+        ),
         cost=1_500_000,
         funding="ntp",
     )
@@ -161,4 +163,3 @@ def test_messages_in_english_name_the_plan_years_and_the_amounts():
     messages = {e.field: e.message for e in errors}
     assert "2022" in messages["date_start"] and "2030" in messages["date_start"]
     assert "1,300" in messages["reach.sex"] and "1,000" in messages["reach.sex"]
-

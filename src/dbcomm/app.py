@@ -10,6 +10,17 @@ from pathlib import Path
 _T0 = time.perf_counter()
 
 
+def _peak_memory_mb() -> float:
+    """This process's peak resident memory (Linux); 0 where unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -70,7 +81,8 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
             app.processEvents()
             w = holder["w"]
             rows = w.register.model.rowCount() if w.register else 0
-            print(f"ready {time.perf_counter() - _T0:.3f} rows={rows}", flush=True)
+            peak = _peak_memory_mb()
+            print(f"ready {time.perf_counter() - _T0:.3f} rows={rows} peak_mb={peak:.1f}", flush=True)
             app.quit()
 
         QTimer.singleShot(0, ready)

@@ -29,6 +29,7 @@ _SOURCE_CATALOGS = Path(__file__).resolve().parents[2] / "translations"
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = DEFAULT_LANGUAGE
 _locale = Locale.parse("vi_VN")
+_group = "."
 _listeners: list[Callable[[str], None]] = []
 
 
@@ -54,12 +55,13 @@ def _load_catalog(language: str) -> gettext.NullTranslations:
 
 
 def set_language(language: str) -> None:
-    global _translations, _language, _locale
+    global _translations, _language, _locale, _group
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
     _translations = _load_catalog(language)
     _language = language
     _locale = Locale.parse("vi_VN" if language == "vi" else "en_GB")
+    _group = babel_numbers.get_group_symbol(_locale)
     for listener in list(_listeners):
         listener(language)
 
@@ -109,6 +111,9 @@ def format_number(value: int | float | Decimal | None) -> str:
     """``1.234.567`` in Vietnamese, ``1,234,567`` in English."""
     if value is None:
         return ""
+    if isinstance(value, int):  # the common case, on every table cell: no need for Babel
+        text = f"{value:,}"
+        return text if _group == "," else text.replace(",", _group)
     return babel_numbers.format_decimal(value, locale=_locale)
 
 

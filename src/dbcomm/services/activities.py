@@ -237,6 +237,16 @@ def list_rows(
         return repo.list_rows(s, f, sort=sort, descending=descending, offset=offset, limit=limit)
 
 
+def list_ids(db: Database, f: ActivityFilter, *, sort: str = "date", descending: bool = True) -> list[int]:
+    with db.read() as s:
+        return repo.list_ids(s, f, sort=sort, descending=descending)
+
+
+def rows_by_ids(db: Database, ids: Sequence[int]) -> list[ActivityRow]:
+    with db.read() as s:
+        return repo.rows_by_ids(s, ids)
+
+
 def totals(db: Database, f: ActivityFilter) -> Totals:
     with db.read() as s:
         return repo.totals(s, f)

@@ -20,7 +20,8 @@ def stored_path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
-def check_file(path: Path, limit: int = MAX_ATTACHMENT_BYTES) -> int:
+def check_file(path: Path, limit: int | None = None) -> int:
+    limit = MAX_ATTACHMENT_BYTES if limit is None else limit
     path = Path(path)
     if not path.is_file():
         raise AttachmentError(_("The file {name} does not exist or is not a file.").format(name=path.name))
@@ -35,7 +36,7 @@ def check_file(path: Path, limit: int = MAX_ATTACHMENT_BYTES) -> int:
     return size
 
 
-def store_file(root: Path, source: Path, limit: int = MAX_ATTACHMENT_BYTES) -> tuple[str, int, str]:
+def store_file(root: Path, source: Path, limit: int | None = None) -> tuple[str, int, str]:
     """Copy ``source`` into the store; returns (sha256, size, mime).  Idempotent."""
     size = check_file(source, limit)
     root.mkdir(parents=True, exist_ok=True)

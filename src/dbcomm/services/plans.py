@@ -265,10 +265,28 @@ def save_indicator(
             ind.version += 1
         ind.code, ind.name, ind.unit = code, name, unit
         ind.baseline, ind.baseline_year, ind.node_id = baseline, baseline_year, node_id
-        ind.targets = [IndicatorTarget(year=y, value=v) for y, v in sorted(targets.items())]
+        _set_targets(ind, targets)
         s.flush()
         return IndicatorInfo(ind.id, ind.uuid, ind.code, ind.name, ind.unit, ind.baseline,
                              ind.baseline_year, ind.node_id, dict(targets))
+
+
+def _set_targets(ind: Indicator, targets: dict[int, float]) -> None:
+    """Update the targets in place, year by year.
+
+    Replacing the whole list would make the session insert the new (indicator, year) row
+    before deleting the old one, which the unique constraint refuses.
+    """
+    by_year = {t.year: t for t in ind.targets}
+    rows = []
+    for year, value in sorted(targets.items()):
+        row = by_year.get(year)
+        if row is None:
+            row = IndicatorTarget(year=year, value=value)
+        else:
+            row.value = value
+        rows.append(row)
+    ind.targets = rows
 
 
 def delete_indicator(db: Database, indicator_id: int) -> None:
@@ -344,10 +362,19 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     return validate_plan_dict(data)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def validate_plan_dict(data: Any) -> dict[str, Any]:
+    """Check the whole structure first, so that a malformed file fails with ImportFileError."""
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise _bad(_("unknown format"))
-    if int(data.get("format_version", 0)) > PLAN_FORMAT_VERSION:
+    try:
+        format_version = int(data.get("format_version", 0))
+    except (TypeError, ValueError) as exc:
+        raise _bad(_("unknown format")) from exc
+    if format_version > PLAN_FORMAT_VERSION:
         raise _bad(_("made by a newer version of dbcomm"))
     plan = data.get("plan")
     if not isinstance(plan, dict) or not plan.get("code") or not plan.get("title"):
@@ -358,17 +385,46 @@ def validate_plan_dict(data: Any) -> dict[str, Any]:
         raise _bad(_("the plan's years are missing")) from exc
     if not 2000 <= sy <= ey <= 2100:
         raise _bad(_("the plan's years are wrong"))
+    if plan.get("issued_on"):
+        try:
+            date.fromisoformat(str(plan["issued_on"]))
+        except ValueError as exc:
+            raise _bad(_("the plan's date is not a date (yyyy-mm-dd)")) from exc
     for section in ("forms", "programmes", "objectives", "indicators"):
         items = data.get(section, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise _bad(section)
+    for o in data.get("objectives", []):
+        tasks = o.get("tasks", [])
+        if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+            raise _bad("tasks")
+    items = [*data.get("forms", []), *data.get("programmes", []), *data.get("indicators", [])]
+    items += [n for o in data.get("objectives", []) for n in (o, *o.get("tasks", []))]
+    for item, keys in [(plan, ("uuid", "code", "title", "issuer", "recipient", "note"))] + [
+        (i, ("uuid", "code", "name", "title", "unit")) for i in items
+    ]:
+        if any(item.get(k) is not None and not isinstance(item[k], str) for k in keys):
+            raise _bad(_("a code, name or title is not text"))
     for f in data.get("forms", []):
         if not f.get("code") or not f.get("name"):
             raise _bad(_("a communication form has no code or name"))
+    for g in data.get("programmes", []):
+        if not g.get("code") or not g.get("name"):
+            raise _bad(_("a programme has no code or name"))
     codes = [o.get("code") for o in data.get("objectives", [])]
     codes += [t.get("code") for o in data.get("objectives", []) for t in o.get("tasks", [])]
     if any(not c for c in codes) or len(set(codes)) != len(codes):
         raise _bad(_("objective and task numbers must be present and unique"))
+    for ind in data.get("indicators", []):
+        targets = ind.get("targets") or {}
+        numbers_ok = (
+            isinstance(targets, dict)
+            and all(str(y).isdigit() and _is_number(v) for y, v in targets.items())
+            and (ind.get("baseline") is None or _is_number(ind["baseline"]))
+            and (ind.get("baseline_year") is None or isinstance(ind["baseline_year"], int))
+        )
+        if not numbers_ok:
+            raise _bad(_("an indicator's targets or baseline are not numbers"))
     return data
 
 
@@ -419,6 +475,8 @@ def _apply_children(s, plan: Plan, data: dict[str, Any], result: PlanImportResul
 
     def upsert(model, uuid: str | None, **values):  # type: ignore[no-untyped-def]
         obj = s.scalar(select(model).where(model.uuid == uuid, model.plan_id == plan.id)) if uuid else None
+        if obj is None and uuid and s.scalar(select(model.id).where(model.uuid == uuid)) is not None:
+            uuid = None  # the item is another plan's (a copied file): this plan gets its own
         if obj is None:
             obj = model(plan_id=plan.id, **({"uuid": uuid} if uuid else {}))
             s.add(obj)
@@ -455,7 +513,7 @@ def _apply_children(s, plan: Plan, data: dict[str, Any], result: PlanImportResul
             unit=nfc_line(d.get("unit")), baseline=d.get("baseline"), baseline_year=d.get("baseline_year"),
             node_id=node.id if node else None, ordinal=i,
         )
-        ind.targets = [IndicatorTarget(year=int(y), value=float(v)) for y, v in sorted((d.get("targets") or {}).items())]
+        _set_targets(ind, {int(y): float(v) for y, v in (d.get("targets") or {}).items()})
         seen[Indicator].add(ind.id)
 
     # Items that the file no longer has: removed unless activities still use them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, column, exists, func, or_, select, table
 from sqlalchemy.orm import Session, aliased
 
 from dbcomm.domain.models import ActivityFilter, ActivityRow, Totals
@@ -19,16 +19,31 @@ from dbcomm.store.models import (
     PlanNode,
 )
 
+# The trigram index over the folded text (see migration 0001): terms of three or more
+# characters are looked up there; shorter ones are matched by scanning.
+_FTS = table("activity_fts", column("rowid"), column("activity_fts"))
+
+
+def fts_query(terms: list[str]) -> str:
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
 SORT_KEYS = ("date", "form", "subtype", "title", "place", "languages", "items", "minutes",
              "sessions", "reach", "partner", "cost")
 
 
-def _conditions(f: ActivityFilter) -> list[ColumnElement[bool]]:
+# A term found in fewer rows than this is looked up by id; a commoner one is matched
+# while walking the rows in display order (a screenful is found almost at once).
+FTS_DIRECT_LIMIT = 2000
+
+
+def _conditions(f: ActivityFilter, session: Session | None = None) -> list[ColumnElement[bool]]:
     cond: list[ColumnElement[bool]] = [Activity.deleted_at.is_not(None) if f.deleted else Activity.deleted_at.is_(None)]
     if f.plan_id is not None:
         cond.append(Activity.plan_id == f.plan_id)
+    # An activity belongs to the period in which it starts (never counted twice).
     if f.date_from is not None:
-        cond.append(func.coalesce(Activity.date_end, Activity.date_start) >= f.date_from)
+        cond.append(Activity.date_start >= f.date_from)
     if f.date_to is not None:
         cond.append(Activity.date_start <= f.date_to)
     if f.form_id is not None:
@@ -57,7 +72,20 @@ def _conditions(f: ActivityFilter) -> list[ColumnElement[bool]]:
                 ActivityNode.activity_id == Activity.id, ActivityNode.node_id.in_(node_ids)
             )
         )
-    for term in search_terms(f.text):
+    terms = search_terms(f.text)
+    long_terms = [t for t in terms if len(t) >= 3]
+    scan_terms = [t for t in terms if len(t) < 3]
+    if long_terms:
+        matches = select(_FTS.c.rowid).where(_FTS.c.activity_fts.op("MATCH")(fts_query(long_terms)))
+        if session is not None:
+            few = list(session.scalars(matches.limit(FTS_DIRECT_LIMIT + 1)))
+            if len(few) <= FTS_DIRECT_LIMIT:
+                cond.append(Activity.id.in_(few))
+            else:
+                scan_terms = terms
+        else:
+            cond.append(Activity.id.in_(matches))
+    for term in scan_terms:
         cond.append(func.instr(Activity.search_text, term) > 0)
     return cond
 
@@ -121,12 +149,30 @@ def list_rows(
 ) -> list[ActivityRow]:
     stmt = (
         _row_select()
-        .where(and_(*_conditions(f)))
+        .where(and_(*_conditions(f, session)))
         .order_by(*_order(sort, descending))
         .offset(offset)
         .limit(limit)
     )
     return [ActivityRow(*r) for r in session.execute(stmt)]
+
+
+def list_ids(session: Session, f: ActivityFilter, *, sort: str = "date", descending: bool = True) -> list[int]:
+    """Every matching id in display order: the register pages through slices of this list."""
+    stmt = select(Activity.id).where(and_(*_conditions(f, session))).order_by(*_order(sort, descending))
+    if sort == "form":
+        stmt = stmt.join(CommForm, CommForm.id == Activity.form_id)
+    elif sort == "place":
+        stmt = stmt.outerjoin(Organisation, Organisation.id == Activity.place_id)
+    return list(session.scalars(stmt))
+
+
+def rows_by_ids(session: Session, ids: Sequence[int]) -> list[ActivityRow]:
+    """The rows for ``ids``, in the order given."""
+    if not ids:
+        return []
+    found = {r[0]: ActivityRow(*r) for r in session.execute(_row_select().where(Activity.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def totals(session: Session, f: ActivityFilter) -> Totals:
@@ -137,13 +183,13 @@ def totals(session: Session, f: ActivityFilter) -> Totals:
         func.coalesce(func.sum(Activity.sessions), 0),
         func.coalesce(func.sum(Activity.reach_total), 0),
         func.coalesce(func.sum(Activity.cost), 0),
-    ).where(and_(*_conditions(f)))
+    ).where(and_(*_conditions(f, session)))
     row = session.execute(stmt).one()
     return Totals(*(int(v) for v in row))
 
 
 def ids(session: Session, f: ActivityFilter) -> Sequence[int]:
-    return session.scalars(select(Activity.id).where(and_(*_conditions(f)))).all()
+    return session.scalars(select(Activity.id).where(and_(*_conditions(f, session)))).all()
 
 
 def find_duplicates(

@@ -166,12 +166,12 @@ class Organisation(Tracked, Base):
 class Activity(Tracked, Base):
     __tablename__ = "activity"
     __table_args__ = (
-        Index("ix_activity_live_date", "deleted_at", "date_start", "id"),
+        Index("ix_activity_live_date", "plan_id", "deleted_at", "date_start", "id"),
         Index("ix_activity_title_sort", "title_sort"),
         Index("ix_activity_dup", "date_start", "form_id", "title_fold"),
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="RESTRICT"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="RESTRICT"))
     form_id: Mapped[int] = mapped_column(ForeignKey("comm_form.id", ondelete="RESTRICT"), index=True)
     subtype: Mapped[str] = mapped_column(String(20))
     date_start: Mapped[date] = mapped_column(Date)

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QCompleter,
@@ -227,6 +228,7 @@ class ActivityDialog(QDialog):
                 fb.addRow(_(text), e)
                 self.reach_edits[(dim, cat)] = e
             err = ErrorLabel()
+            err.setObjectName(f"error_reach.{dim}")
             fb.addRow(err)
             self._errors[f"reach.{dim}"] = (err, 2, next(iter(self.reach_edits[(dim, c)] for c in vocab)))
             grid.addWidget(box, 0, col)
@@ -278,7 +280,6 @@ class ActivityDialog(QDialog):
         self.save_button = buttons.addButton(_("Save"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_new_button = buttons.addButton(_("Save and new"), QDialogButtonBox.ButtonRole.ApplyRole)
         self.cancel_button = buttons.addButton(_("Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
-        self.save_button.setDefault(True)
         self.save_button.clicked.connect(lambda: self.save(close=True))
         self.save_new_button.clicked.connect(lambda: self.save(close=False))
         self.cancel_button.clicked.connect(self.reject)
@@ -290,6 +291,9 @@ class ActivityDialog(QDialog):
         lay.addWidget(self.tabs)
         lay.addWidget(self.summary_error)
         lay.addWidget(buttons)
+        # Only now is the button inside the dialog: set earlier, QDialog forgets it and makes the
+        # first auto-default button ("Add files…") the default, so Enter opened the file chooser.
+        self.save_button.setDefault(True)
 
     def _number(self, form: QFormLayout, tab: int, name: str, caption: str) -> NumberEdit:
         e = NumberEdit()
@@ -526,7 +530,7 @@ class ActivityDialog(QDialog):
         # Enter inside a text box must not close the dialog; Ctrl+S saves.
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
             focus = self.focusWidget()
-            if isinstance(focus, (QLineEdit, QComboBox)):
+            if isinstance(focus, (QLineEdit, QComboBox, QAbstractSpinBox)):
                 self.focusNextChild()
                 return
         super().keyPressEvent(event)

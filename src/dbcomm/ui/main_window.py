@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         else:
             index = self.tabs.indexOf(self.register)
             self.tabs.removeTab(index)
+            self.register.model.shutdown()
             self.register.deleteLater()
             self.tabs.insertTab(index, new, _("Register"))
             self.tabs.setCurrentIndex(index)
@@ -139,6 +140,11 @@ class MainWindow(QMainWindow):
             "dbcomm {version}\n\nRegister of communication activities and period reports for Plan "
             "386/KH-UBND on building a learning society to 2030 (Điện Biên).\n\nDatabase: {path}").format(
                 version=__version__, path=self.db.path))
+
+    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self.register is not None:
+            self.register.model.shutdown()
+        super().closeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if event.key() == Qt.Key.Key_F1:

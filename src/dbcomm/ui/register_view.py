@@ -44,12 +44,13 @@ class RegisterView(QWidget):
         self.tree = tree
         self._undo_ids: list[int] = []
         self.model = RegisterModel(db, self)
+        self.model.totals_changed.connect(self._update_status)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(60)
         self._timer.timeout.connect(self.apply_filter)
         self._build()
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # newest first; runs the first query
+        self.table.setSortingEnabled(True)  # newest first; runs the first query
 
     # --- building -------------------------------------------------------------
     def _build(self) -> None:
@@ -142,10 +143,14 @@ class RegisterView(QWidget):
                   self.programme_combo, self.place_combo, self.language_combo, self.deleted_check):
             fl.addWidget(w)
 
+        self.empty_label = QLabel()
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setVisible(False)
         self.table = QTableView()
         self.table.setObjectName("register")
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
@@ -160,10 +165,6 @@ class RegisterView(QWidget):
             header.resizeSection(i, widths.get(key, 100))
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
-        self.empty_label = QLabel()
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.empty_label.setVisible(False)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -226,15 +227,16 @@ class RegisterView(QWidget):
             self.model.set_filter(self.current_filter())
         except UserError as exc:
             self.status.emit(str(exc))
-            return
-        self._update_status()
 
     def refresh(self) -> None:
         self.model.refresh()
-        self._update_status()
 
     def _update_status(self) -> None:
         t = self.model.totals
+        if t is None:
+            self.empty_label.setVisible(False)
+            self.status.emit(_("Counting…"))
+            return
         if t.count == 0:
             f = self.model.current_filter
             filtered = bool(f.text or f.form_id or f.node_id or f.programme_id or f.place_id or f.language or f.date_from)
@@ -278,6 +280,7 @@ class RegisterView(QWidget):
 
     def _on_saved(self, activity_id: int) -> None:
         self.refresh()
+        self.model.wait()
         row = self.model.row_of_id(activity_id)
         if row is not None:
             self.table.selectRow(row)

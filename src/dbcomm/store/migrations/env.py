@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from dbcomm.store.migrate import include_object
 from dbcomm.store.models import Base
 
 connection = context.config.attributes.get("connection")
@@ -13,6 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,
     compare_type=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()
