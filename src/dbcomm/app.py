@@ -21,6 +21,20 @@ def _peak_memory_mb() -> float:
     return 0.0
 
 
+def _install_qt_translator(app, language: str) -> None:  # type: ignore[no-untyped-def]
+    """Qt's own texts (context menus, calendar) in the chosen language, where Qt ships them.
+
+    Qt ships no Vietnamese catalog for its base widgets; dbcomm labels the buttons of its
+    own dialogs itself, so only Qt's built-in context menus stay in English.
+    """
+    from PySide6.QtCore import QLibraryInfo, QTranslator
+
+    translator = QTranslator(app)
+    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load(f"qtbase_{language}", path):
+        app.installTranslator(translator)
+
+
 def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -44,6 +58,8 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
         i18n.set_language(lang)
     elif saved := settings.get_language(db):
         i18n.set_language(saved)
+
+    _install_qt_translator(app, i18n.language())
 
     if not settings.is_setup_done(db):
         from dbcomm.ui.setup_wizard import SetupWizard
