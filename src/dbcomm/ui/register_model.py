@@ -12,7 +12,14 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 
 from dbcomm.domain.models import ActivityFilter, ActivityRow, Totals
 from dbcomm.domain.vocab import LANGUAGES, SUBTYPES, label
@@ -59,10 +66,10 @@ class RegisterModel(QAbstractTableModel):
 
     totals_changed = Signal()
 
-    def __init__(self, db: Database, parent: Any = None):
+    def __init__(self, db: Database, parent: Any = None, f: ActivityFilter | None = None):
         super().__init__(parent)
         self._db = db
-        self._filter = ActivityFilter()
+        self._filter = f or ActivityFilter()
         self._sort = "date"
         self._descending = True
         self._count = 0

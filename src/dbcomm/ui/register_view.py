@@ -43,7 +43,8 @@ class RegisterView(QWidget):
         self.db = db
         self.tree = tree
         self._undo_ids: list[int] = []
-        self.model = RegisterModel(db, self)
+        # Scoped to this plan from the first query (the filter widgets start at "all").
+        self.model = RegisterModel(db, self, ActivityFilter(plan_id=tree.plan.id))
         self.model.totals_changed.connect(self._update_status)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from dbcomm.domain.models import ActivityFilter
 from dbcomm.errors import ValidationFailed
-from dbcomm.i18n import LANGUAGES, _, language
-from dbcomm.services import demo, settings
+from dbcomm.i18n import LANGUAGES, _, format_number, language
+from dbcomm.services import activities, demo, settings
 from dbcomm.store.engine import Database
 from dbcomm.ui.office_form import OfficeForm
 
@@ -88,6 +89,10 @@ class _FinishPage(QWizardPage):
         self.demo_check = QCheckBox(_("Load the demo register"))
         self.demo_check.setObjectName("load_demo")
         lay.addWidget(self.demo_check)
+        existing = activities.totals(wizard.db, ActivityFilter()).count
+        if existing:
+            self.demo_check.setEnabled(False)
+            self.demo_check.setText(_("The register already holds {n} activities.").format(n=format_number(existing)))
         lay.addStretch(1)
 
 
@@ -138,7 +143,7 @@ class SetupWizard(QWizard):
 
     def accept(self) -> None:
         settings.set_language(self.db, self.chosen_language)
-        if self.finish_page.demo_check.isChecked():
+        if self.finish_page.demo_check.isChecked() and self.finish_page.demo_check.isEnabled():
             demo.generate(self.db, 600)
         settings.mark_setup_done(self.db)
         super().accept()
