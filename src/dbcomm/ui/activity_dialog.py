@@ -147,12 +147,13 @@ class ActivityDialog(QDialog):
         self.place_combo.setObjectName("place_id")
         self.place_combo.setEditable(True)
         self.place_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.place_combo.addItem(_("— no particular place —"), None)
+        self.place_combo.lineEdit().setPlaceholderText(_("— no particular place —"))
         for o in orgs.places(self.db):
             self.place_combo.addItem(o.name, o.id)
         completer = self.place_combo.completer()
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.place_combo.setCurrentIndex(-1)
         self._field(f0, 0, "place_id", _("Place (commune)"), self.place_combo)
 
         self.language_list = CheckList()
@@ -384,6 +385,8 @@ class ActivityDialog(QDialog):
 
     def _place_id(self) -> int | None:
         text = self.place_combo.currentText().strip()
+        if not text:
+            return None
         idx = self.place_combo.findText(text, Qt.MatchFlag.MatchFixedString)
         if idx < 0:
             return -1 if text else None  # typed text that is not a known place
@@ -424,7 +427,7 @@ class ActivityDialog(QDialog):
         self.subtype_combo.setCurrentIndex(max(0, self.subtype_combo.findData(v.subtype)))
         self.title_edit.setText(v.title)
         self.description_edit.setPlainText(v.description)
-        self.place_combo.setCurrentIndex(max(0, self.place_combo.findData(v.place_id)))
+        self.place_combo.setCurrentIndex(self.place_combo.findData(v.place_id) if v.place_id else -1)
         self.language_list.set_checked(v.languages)
         self.partner_edit.setText(v.partner)
         self._set_nodes(v.node_ids)

@@ -46,6 +46,8 @@ class RegisterView(QWidget):
         # Scoped to this plan from the first query (the filter widgets start at "all").
         self.model = RegisterModel(db, self, ActivityFilter(plan_id=tree.plan.id))
         self.model.totals_changed.connect(self._update_status)
+        self._select_after_refresh: int | None = None
+        self.model.totals_changed.connect(self._select_pending)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(60)
@@ -280,11 +282,20 @@ class RegisterView(QWidget):
         return dialog
 
     def _on_saved(self, activity_id: int) -> None:
+        self._select_after_refresh = activity_id
         self.refresh()
-        self.model.wait()
+        self._select_pending()
+
+    def _select_pending(self) -> None:
+        """Select the activity just saved, once the model knows where it is."""
+        activity_id = self._select_after_refresh
+        if activity_id is None or not self.model.complete:
+            return
+        self._select_after_refresh = None
         row = self.model.row_of_id(activity_id)
         if row is not None:
             self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
 
     def new_activity(self) -> ActivityDialog:
         return self._open_dialog(ActivityDialog(self.db, self.tree, parent=self))
