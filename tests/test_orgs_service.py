@@ -171,6 +171,14 @@ def test_rows_without_code_match_by_name_and_kind(db, tmp_path):
     assert len(matches) == 1 and matches[0].in_area
 
 
+def test_communes_of_one_name_in_different_districts_stay_apart(db, tmp_path):
+    path = write_csv(tmp_path, "c.csv", "name,kind,parent\nXã Thanh Xuân,commune,DBI\nXã Thanh Xuân,commune,TG\n")
+    orgs.import_orgs_csv(db, path)
+    orgs.import_orgs_csv(db, path)  # and importing again merges each with itself only
+    parents = sorted(o.parent_name for o in orgs.list_orgs(db) if o.name == "Xã Thanh Xuân")
+    assert parents == ["Huyện Điện Biên", "Huyện Tuần Giáo"]
+
+
 HEADER = "code,name,kind,parent,valid_from,valid_to\n"
 GOOD_LINE = "A1,Xã Nà Khoa,commune,NP,,\n"
 

@@ -198,7 +198,11 @@ def import_orgs_csv(db: Database, path: Path) -> int:
             if code:
                 o = s.scalar(select(Organisation).where(Organisation.code == code))
             else:
-                o = s.scalar(select(Organisation).where(Organisation.name_fold == fold(name), Organisation.kind == kind))
+                # same name, kind and parent: two communes of one name in different districts stay apart
+                o = s.scalar(select(Organisation).where(
+                    Organisation.name_fold == fold(name), Organisation.kind == kind,
+                    Organisation.parent_id.is_(None) if parent_id is None else Organisation.parent_id == parent_id,
+                ))
             if o is None:
                 o = Organisation()
                 s.add(o)
