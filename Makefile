@@ -45,7 +45,7 @@ run: $(STAMP) translations  ## set up and start dbcomm (DB=path to use another d
 	$(BIN)/dbcomm $(if $(DB),--db $(DB)) $(ARGS)
 
 demo: $(STAMP) translations  ## start dbcomm on a separate database filled with demo data
-	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) demo-data --if-empty
+	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) demo-data --if-empty --demo-office
 	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) $(ARGS)
 
 lint: $(STAMP)  ## ruff and mypy

@@ -179,7 +179,7 @@ def test_adding_a_likely_duplicate_exits_3_and_saves_nothing(run, db_path):
     assert len(lines(listed)) == 2
 
 
-def test_an_activity_that_fails_validation_exits_2_naming_the_fields(run):
+def test_an_activity_that_fails_validation_exits_2_with_one_message_per_problem(run):
     code, out, err = run(
         "activities",
         "add",
@@ -195,7 +195,13 @@ def test_an_activity_that_fails_validation_exits_2_naming_the_fields(run):
         "100000",
     )
     assert code == 2
-    assert {line.split(":")[0] for line in lines(err)} == {"date_start", "items", "funding"}
+    from dbcomm.i18n import _
+
+    messages = lines(err)
+    assert len(messages) == 3
+    for expected in (_("The date is outside the plan ({start}–{end}).").format(start=2022, end=2030),
+                     _("This cannot be negative."), _("Choose the funding source of the cost.")):
+        assert any(expected in m for m in messages), (expected, messages)
     _, listed, _ = run("activities", "list")
     assert listed == ""
 

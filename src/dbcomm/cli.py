@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--count", type=int, default=600)
     demo.add_argument("--seed", type=int, default=386)
     demo.add_argument("--if-empty", action="store_true", help=_("only if the register is empty"))
+    demo.add_argument("--demo-office", action="store_true",
+                      help=_("also fill in a demo office identity, so the window opens without the setup"))
 
     acts = sub.add_parser("activities", help=_("list, add, export activities")).add_subparsers(dest="action", required=True)
     lst = acts.add_parser("list", help=_("one activity per line, tab-separated"))
@@ -56,24 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--totals", action="store_true", help=_("print the totals of the filtered set"))
 
     add = acts.add_parser("add", help=_("log one activity"))
-    add.add_argument("--date", type=_date, required=True)
-    add.add_argument("--end", type=_date)
-    add.add_argument("--form", required=True)
-    add.add_argument("--subtype", default="")
-    add.add_argument("--title", required=True)
-    add.add_argument("--description", default="")
-    add.add_argument("--place")
-    add.add_argument("--language", action="append", dest="languages")
-    add.add_argument("--objective", action="append", dest="objectives", default=[])
-    add.add_argument("--programme", action="append", dest="programmes", default=[])
-    for name in ("items", "minutes", "sessions", "reach", "cost"):
-        add.add_argument(f"--{name}", type=int, default=0)
-    add.add_argument("--partner", default="")
-    add.add_argument("--funding", default="")
-    add.add_argument("--notes", default="")
-    add.add_argument("--attach", action="append", type=Path, default=[])
-    add.add_argument("--plan")
-    add.add_argument("--allow-duplicate", action="store_true")
+    from dbcomm.domain.vocab import FUNDING_SOURCES, LANGUAGES, SUBTYPES
+
+    add.add_argument("--date", type=_date, required=True, help=_("date of the activity, dd/mm/yyyy"))
+    add.add_argument("--end", type=_date, help=_("last day, for an activity over several days"))
+    add.add_argument("--form", required=True, help=_("communication form code: F1 … F5"))
+    add.add_argument("--subtype", default="", help=_("kind of activity: {codes}").format(codes=", ".join(SUBTYPES)))
+    add.add_argument("--title", required=True, help=_("title of the activity"))
+    add.add_argument("--description", default="", help=_("description"))
+    add.add_argument("--place", help=_("place (commune) name, diacritics optional"))
+    add.add_argument("--language", action="append", dest="languages",
+                     help=_("language code, repeatable: {codes}").format(codes=", ".join(LANGUAGES)))
+    add.add_argument("--objective", action="append", dest="objectives", default=[],
+                     help=_("objective or task number, repeatable, e.g. 2.1"))
+    add.add_argument("--programme", action="append", dest="programmes", default=[],
+                     help=_("integrated programme code, repeatable, e.g. P4"))
+    add.add_argument("--items", type=int, default=0, help=_("number of items (news, articles, programmes)"))
+    add.add_argument("--minutes", type=int, default=0, help=_("minutes broadcast"))
+    add.add_argument("--sessions", type=int, default=0, help=_("sessions (meetings, classes, events)"))
+    add.add_argument("--reach", type=int, default=0, help=_("people reached"))
+    add.add_argument("--cost", type=int, default=0, help=_("cost in VND"))
+    add.add_argument("--partner", default="", help=_("partner: press agency, school…"))
+    add.add_argument("--funding", default="", help=_("funding source: {codes}").format(codes=", ".join(FUNDING_SOURCES)))
+    add.add_argument("--notes", default="", help=_("notes"))
+    add.add_argument("--attach", action="append", type=Path, default=[], help=_("evidence file, repeatable"))
+    add.add_argument("--plan", help=_("plan number (default: the default plan)"))
+    add.add_argument("--allow-duplicate", action="store_true",
+                     help=_("log it even if the same date, form and title exist"))
 
     exp = acts.add_parser("export-csv", help=_("write the (filtered) register to a CSV file"))
     exp.add_argument("file", type=Path)
@@ -177,6 +188,8 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
     from dbcomm.services import activities, demo, orgs, plans
 
     if args.command == "demo-data":
+        if args.demo_office:
+            demo.set_demo_office(db)
         if args.if_empty and activities.totals(db, activities.ActivityFilter()).count:
             return 0
         n = demo.generate(db, args.count, seed=args.seed)
@@ -275,7 +288,7 @@ def _add(db, args) -> int:  # type: ignore[no-untyped-def]
         rec = activities.create(db, value)
     except ValidationFailed as exc:
         for e in exc.errors:
-            print(f"{e.field}: {e.message}", file=sys.stderr)
+            print(_("Error: {message}").format(message=e.message), file=sys.stderr)
         return 2
     print(_("Saved activity #{id}.").format(id=rec.id))
     return 0

@@ -72,6 +72,8 @@ def validate_activity(
             err(field_name, _("This is too large (at most {n}).").format(n=format_number(limit)))
 
     for dimension in REACH_DIMENSIONS:
+        if value.reach_total < 0:
+            break  # the total's own message says it all
         counts = value.reach.values.get(dimension, {})
         if any(c < 0 for c in counts.values()):
             err(f"reach.{dimension}", _("People reached cannot be negative."))

@@ -57,6 +57,14 @@ TOPICS = [
     "phổ cập giáo dục mầm non cho trẻ 5 tuổi",
 ]
 
+DESCRIPTIONS = [
+    "Tuyên truyền {topic} tới người dân; nội dung gồm quan điểm, mục tiêu của Kế hoạch 386/KH-UBND.",
+    "Giới thiệu {topic}, nêu gương điển hình tiêu biểu ở địa phương.",
+    "Phổ biến {topic} bằng tiếng dân tộc tại các bản vùng cao.",
+    "Lồng ghép nội dung {topic} trong buổi sinh hoạt của chi hội.",
+    "Thông tin về {topic}; phát động thi đua trong thôn, bản.",
+]
+
 PARTNERS = {
     "F1": ["Báo Điện Biên Phủ", "Đài Phát thanh - Truyền hình tỉnh Điện Biên", "Báo Giáo dục và Thời đại"],
     "F2": ["Trang Facebook UBND xã", "Nhóm Zalo bản", "Cổng thông tin điện tử tỉnh"],
@@ -87,6 +95,19 @@ LANG_BY_FORM = {
     "F4": [["vi"], ["vi", "hmong"]],
     "F5": [["vi"], ["vi", "thai"]],
 }
+
+
+def set_demo_office(db: Database) -> None:
+    """A demo office identity (only where none is set), and setup marked as done."""
+    from dbcomm.domain.models import OfficeIdentity
+    from dbcomm.services import settings
+
+    if not settings.get_office(db).is_complete:
+        settings.save_office(db, OfficeIdentity(
+            name="UBND xã Mường Phăng (dữ liệu mẫu)", parent_agency="UBND tỉnh Điện Biên", kind="commune",
+            place_name="Mường Phăng", symbol="UBND", signer_title="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
+            signer_name="Lò Văn Thắng"))
+    settings.mark_setup_done(db)
 
 
 def ensure_demo_communes(db: Database) -> list[int]:
@@ -159,10 +180,7 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
             reach_total = rng.choice([40, 80, 120, 250, 500, 1200, 3000, 8000])
             female = int(reach_total * rng.uniform(0.4, 0.6))
             partner = rng.choice(PARTNERS.get(code, [""]))
-            description = (
-                f"Tuyên truyền {topic} tới người dân; nội dung gồm quan điểm, mục tiêu của Kế hoạch "
-                f"386/KH-UBND và các tấm gương học tập tiêu biểu."
-            )
+            description = rng.choice(DESCRIPTIONS).format(topic=topic)
             cost = rng.choice([0, 0, 0, 500_000, 1_200_000, 3_000_000])
             aid = next_id + i
             acts.append({

@@ -33,6 +33,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # a file to hand on, not a private one
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -34,7 +34,13 @@ def _check_file(path: Path) -> None:
                   "Nothing was changed in it.").format(path=path),
                 "not_a_database",
             )
-        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        if os.access(path, os.W_OK) and not os.access(path.parent, os.W_OK):
+            raise DatabaseOpenError(
+                _("The folder {folder} is read-only, and dbcomm needs to write its journal beside the "
+                  "database. Move the database to a folder where you may write.").format(folder=path.parent),
+                "read_only",
+            )
+        if not os.access(path, os.W_OK):
             raise DatabaseOpenError(
                 _("The database file {path} is read-only. Copy it to a folder where you may "
                   "write (for example Documents), or ask for write permission.").format(path=path),

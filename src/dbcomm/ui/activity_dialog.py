@@ -99,7 +99,11 @@ class ActivityDialog(QDialog):
         self.tabs = QTabWidget()
         # Tab 0: the activity
         general = QWidget()
-        f0 = QFormLayout(general)
+        outer = QVBoxLayout(general)
+        f0 = QFormLayout()
+        f0.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(f0)
+        outer.addStretch(1)
         dates = QWidget()
         dl = QHBoxLayout(dates)
         dl.setContentsMargins(0, 0, 0, 0)
@@ -177,6 +181,7 @@ class ActivityDialog(QDialog):
         # Tab 1: objectives and programmes
         links = QWidget()
         f1 = QFormLayout(links)
+        f1.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.node_tree = QTreeWidget()
         self.node_tree.setObjectName("node_ids")
         self.node_tree.setHeaderHidden(True)

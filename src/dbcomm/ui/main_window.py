@@ -91,8 +91,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu(_("&File"))
         assert self.register is not None
-        new = QAction(_("New activity…"), self)
-        new.setShortcut(QKeySequence("Ctrl+N"))
+        new = QAction(_("New activity…") + "\tCtrl+N", self)  # the register's own action holds the key
         new.triggered.connect(lambda: (self.tabs.setCurrentIndex(0), self.register.new_activity() if self.register else None))
         file_menu.addAction(new)
         export = QAction(_("Export register to CSV…"), self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -29,6 +30,8 @@ class OfficeForm(QWidget):
         super().__init__(parent)
         self.errors: dict[str, ErrorLabel] = {}
         form = QFormLayout(self)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.name_edit = QLineEdit()
         self.parent_edit = QLineEdit()
         self.kind_combo = QComboBox()
@@ -43,7 +46,7 @@ class OfficeForm(QWidget):
         self.name_edit.setPlaceholderText(_("e.g. UBND xã Mường Phăng"))
         self.parent_edit.setPlaceholderText(_("e.g. UBND tỉnh Điện Biên"))
         self.place_edit.setPlaceholderText(_("e.g. Mường Phăng"))
-        self.symbol_edit.setPlaceholderText("UBND")
+        self.symbol_edit.setPlaceholderText(_("e.g. UBND, VHTT"))
         self.kind_combo.currentIndexChanged.connect(self._suggest_signer)
         rows = []
         if with_identity:
@@ -76,6 +79,9 @@ class OfficeForm(QWidget):
             v.addWidget(err)
             self.errors[name] = err
             form.addRow(caption, box)
+            signal = getattr(widget, "textChanged", None) or getattr(widget, "currentIndexChanged", None)
+            if signal is not None:
+                signal.connect(lambda *_a, e=err: e.show_message(""))
 
     def _suggest_signer(self) -> None:
         current = self.signer_title_edit.toPlainText().strip()

@@ -254,6 +254,10 @@ class PlanView(QWidget):
         self.tree_widget.setColumnCount(4)
         self.tree_widget.setHeaderLabels([_("Item"), _("Unit"), _("Baseline"), _("Targets")])
         self.tree_widget.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            self.tree_widget.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree_widget.header().setStretchLastSection(False)
+        self.tree_widget.setUniformRowHeights(False)
         self.tree_widget.setWordWrap(True)
         self.tree_widget.itemDoubleClicked.connect(lambda _i, _c: self.edit_item())
         lay.addWidget(self.tree_widget, 1)
@@ -312,10 +316,12 @@ class PlanView(QWidget):
         objs = group(_("Objectives and tasks"))
         for o in self.tree.objectives:
             oi = QTreeWidgetItem([f"{o.code}. {o.title}"])
+            oi.setToolTip(0, o.title)
             oi.setData(0, Qt.ItemDataRole.UserRole, o)
             oi.setData(0, KIND_ROLE, "objective")
             for task in o.children:
                 ti = QTreeWidgetItem([f"{task.code}. {task.title}"])
+                ti.setToolTip(0, task.title)
                 ti.setData(0, Qt.ItemDataRole.UserRole, task)
                 ti.setData(0, KIND_ROLE, "task")
                 oi.addChild(ti)

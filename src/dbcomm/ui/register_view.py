@@ -82,6 +82,8 @@ class RegisterView(QWidget):
         self.nil_action = act(_("No activity this period…"), None, self.nil_statement,
                               _("Record that there was no activity in a period, and why"))
         self.search_action = act(_("Search"), "Ctrl+F", lambda: self.search_edit.setFocus())
+        self.refresh_action = act(_("Refresh"), "F5", self.refresh,
+                                  _("Show changes saved from another window or workstation"))
         for a in (self.new_action, self.edit_action, self.duplicate_action, self.delete_action,
                   self.undo_action, self.restore_action, self.nil_action):
             self.toolbar.addAction(a)
