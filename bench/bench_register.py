@@ -143,7 +143,7 @@ def raw_first_page(conn: sqlite3.Connection, term_list: list[str]) -> None:
 
 def raw_complete(conn: sqlite3.Connection, term_list: list[str]) -> None:
     where, args = raw_where(term_list)
-    conn.execute(f"SELECT a.id FROM activity a WHERE {where} ORDER BY a.date_start DESC, a.id DESC", args).fetchall()
+    conn.execute(f"SELECT a.id FROM activity a WHERE {where} ORDER BY +a.date_start DESC, a.id DESC", args).fetchall()
     conn.execute(f"SELECT count(*), sum(items), sum(minutes), sum(sessions), sum(reach_total), sum(cost) "
                  f"FROM activity a WHERE {where}", args).fetchone()
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, column, exists, func, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session, aliased
 
 from dbcomm.domain.models import ActivityFilter, ActivityRow, Totals
@@ -159,7 +170,13 @@ def list_rows(
 
 def list_ids(session: Session, f: ActivityFilter, *, sort: str = "date", descending: bool = True) -> list[int]:
     """Every matching id in display order: the register pages through slices of this list."""
-    stmt = select(Activity.id).where(and_(*_conditions(f, session))).order_by(*_order(sort, descending))
+    order = _order(sort, descending)
+    if sort == "date" and search_terms(f.text):
+        # Walking the date index would fetch each matching row at random (seconds when a
+        # one-letter term matches everything); a plain scan plus a sort is far cheaper.
+        direction = "DESC" if descending else "ASC"
+        order = [literal_column(f"+activity.date_start {direction}"), literal_column(f"activity.id {direction}")]
+    stmt = select(Activity.id).where(and_(*_conditions(f, session))).order_by(*order)
     if sort == "form":
         stmt = stmt.join(CommForm, CommForm.id == Activity.form_id)
     elif sort == "place":
