@@ -32,7 +32,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.status_label = QLabel()
-        self.statusBar().addPermanentWidget(self.status_label)
+        self.status_label.setObjectName("totals")
         self.plan_combo = QComboBox()
         self.plan_combo.setObjectName("current_plan")
         self.plan_combo.setToolTip(_("The plan whose activities are shown"))
@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.plan_combo.currentIndexChanged.connect(self._on_plan_chosen)
         self.statusBar().addWidget(self.plan_label)
         self.statusBar().addWidget(self.plan_combo)
+        self.statusBar().addWidget(self.status_label, 1)
         self.register: RegisterView | None = None
         self._build_register()
         self.plan_view = PlanView(db, self.plan_id, self)

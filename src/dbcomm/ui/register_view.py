@@ -164,8 +164,8 @@ class RegisterView(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        widths = {"date": 100, "form": 50, "subtype": 150, "title": 420, "place": 150, "languages": 130,
-                  "items": 60, "minutes": 60, "reach": 90, "partner": 200}
+        widths = {"date": 165, "form": 80, "subtype": 170, "title": 400, "place": 140, "languages": 140,
+                  "items": 90, "minutes": 70, "reach": 110, "partner": 200}
         for i, (key, _label) in enumerate(COLUMNS):
             header.resizeSection(i, widths.get(key, 100))
         header.setStretchLastSection(True)
