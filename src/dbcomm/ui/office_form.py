@@ -47,6 +47,7 @@ class OfficeForm(QWidget):
         self.parent_edit.setPlaceholderText(_("e.g. UBND tỉnh Điện Biên"))
         self.place_edit.setPlaceholderText(_("e.g. Mường Phăng"))
         self.symbol_edit.setPlaceholderText(_("e.g. UBND, VHTT"))
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData("commune"))  # most offices since 2025
         self.kind_combo.currentIndexChanged.connect(self._suggest_signer)
         rows = []
         if with_identity:
