@@ -233,6 +233,10 @@ def bench_interactive(db_path: Path) -> dict[str, float]:
     count = view.model.rowCount()
     peak = peak_mb()
     view.model.shutdown()
+    view.close()
+    view.deleteLater()
+    app.processEvents()
+    del view
     db.close()
     return {
         "rows": count,

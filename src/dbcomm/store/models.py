@@ -167,7 +167,8 @@ class Activity(Tracked, Base):
     __tablename__ = "activity"
     __table_args__ = (
         Index("ix_activity_live_date", "plan_id", "deleted_at", "date_start", "id"),
-        Index("ix_activity_title_sort", "title_sort"),
+        Index("ix_activity_title_sort", "plan_id", "deleted_at", "title_sort"),
+        Index("ix_activity_reach", "plan_id", "deleted_at", "reach_total"),
         Index("ix_activity_dup", "date_start", "form_id", "title_fold"),
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)

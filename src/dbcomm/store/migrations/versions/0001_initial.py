@@ -155,7 +155,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activity_form_id'), ['form_id'], unique=False)
         batch_op.create_index('ix_activity_live_date', ['plan_id', 'deleted_at', 'date_start', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_activity_place_id'), ['place_id'], unique=False)
-        batch_op.create_index('ix_activity_title_sort', ['title_sort'], unique=False)
+        batch_op.create_index('ix_activity_title_sort', ['plan_id', 'deleted_at', 'title_sort'], unique=False)
+        batch_op.create_index('ix_activity_reach', ['plan_id', 'deleted_at', 'reach_total'], unique=False)
 
     op.create_table('indicator',
     sa.Column('plan_id', sa.Integer(), nullable=False),
@@ -304,6 +305,7 @@ def downgrade() -> None:
 
     op.drop_table('indicator')
     with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_reach')
         batch_op.drop_index('ix_activity_title_sort')
         batch_op.drop_index(batch_op.f('ix_activity_place_id'))
         batch_op.drop_index('ix_activity_live_date')
