@@ -124,16 +124,20 @@ def test_database_from_a_newer_dbcomm_is_refused_and_left_unchanged(db_path):
 # --- an upgrade from an older schema, with a migration written for this test -------
 
 
+SHIPPED = migrate.HEAD_REVISION
+NEXT = f"{int(SHIPPED) + 1:04d}"
+
+
 @pytest.fixture
-def install_revision_0002(tmp_path, monkeypatch):
-    """Call it to make dbcomm know a revision 0002 (adds a table) beyond the shipped ones."""
+def install_next_revision(tmp_path, monkeypatch):
+    """Call it to make dbcomm know one more revision (adds a table) beyond the shipped ones."""
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_test_marker.py").write_text(
-        '"""test marker\n\nRevision ID: 0002\nRevises: 0001\n"""\n'
+    (scripts / "versions" / f"{NEXT}_test_marker.py").write_text(
+        f'"""test marker\n\nRevision ID: {NEXT}\nRevises: {SHIPPED}\n"""\n'
         "from alembic import op\n"
         "import sqlalchemy as sa\n\n"
-        "revision = '0002'\ndown_revision = '0001'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"revision = '{NEXT}'\ndown_revision = '{SHIPPED}'\nbranch_labels = None\ndepends_on = None\n\n\n"
         "def upgrade():\n"
         "    op.create_table('test_marker', sa.Column('id', sa.Integer(), primary_key=True))\n\n\n"
         "def downgrade():\n"
@@ -143,13 +147,13 @@ def install_revision_0002(tmp_path, monkeypatch):
 
     def install() -> None:
         monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
-        monkeypatch.setattr(migrate, "HEAD_REVISION", "0002")
+        monkeypatch.setattr(migrate, "HEAD_REVISION", NEXT)
 
     return install
 
 
-def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, install_revision_0002):
-    # given a register at revision 0001 with one activity in it
+def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, install_next_revision):
+    # given a register at the shipped revision with one activity in it
     db = open_database(db_path)
     plan = plans.default_plan(db)
     form = activities.forms(db, plan.id)[0]
@@ -162,14 +166,14 @@ def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, instal
             title="Ngày hội đọc sách tại Trường PTDTBT Tiểu học Mường Phăng",
         ),
     )
-    assert migrate.current_revision(db) == "0001"
+    assert migrate.current_revision(db) == SHIPPED
 
-    # when a version of dbcomm that knows revision 0002 opens it
-    install_revision_0002()
+    # when a version of dbcomm that knows the next revision opens it
+    install_next_revision()
     copy = migrate.upgrade(db)
 
-    # then the file is at 0002, and a copy at 0001 with the activity sits beside it
-    assert migrate.current_revision(db) == "0002"
+    # then the file is at the next revision, and a copy at the shipped one sits beside it
+    assert migrate.current_revision(db) == NEXT
     with db.engine.connect() as conn:
         assert inspect(conn).has_table("test_marker")
     assert activities.totals(db, ActivityFilter()).count == 1
@@ -177,8 +181,8 @@ def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, instal
 
     assert copy is not None and copy.exists()
     assert copy.parent == db_path.parent
-    assert "before-0002" in copy.name
-    assert sqlite_rows(copy, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert f"before-{NEXT}" in copy.name
+    assert sqlite_rows(copy, "SELECT version_num FROM alembic_version") == [(SHIPPED,)]
     assert sqlite_rows(copy, "SELECT title FROM activity") == [
         ("Ngày hội đọc sách tại Trường PTDTBT Tiểu học Mường Phăng",)
     ]
@@ -186,11 +190,44 @@ def test_upgrading_an_existing_database_takes_a_copy_of_it_first(db_path, instal
     assert sqlite_rows(copy, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_a_new_database_is_created_directly_at_the_newest_revision(db_path, install_revision_0002):
-    install_revision_0002()
+def test_a_new_database_is_created_directly_at_the_newest_revision(db_path, install_next_revision):
+    install_next_revision()
     db = Database(db_path)
     try:
         assert migrate.upgrade(db) is None
-        assert migrate.current_revision(db) == "0002"
+        assert migrate.current_revision(db) == NEXT
     finally:
         db.close()
+
+
+def test_a_register_made_at_revision_0001_is_upgraded_with_its_activities_kept(db_path):
+    # given a database created by the first release (revision 0001) with one activity
+    from alembic import command
+
+    db = Database(db_path)
+    with db.engine.begin() as conn:
+        command.upgrade(migrate._alembic_config(conn), "0001")
+    db.close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO plan (id, uuid, created_at, updated_at, version, code, title, issuer, start_year, "
+                     "end_year, cutoff, recipient, is_default, note) VALUES (1, 'p', '2025-01-01', '2025-01-01', 1, "
+                     "'386/KH-UBND', 'Kế hoạch', '', 2022, 2030, 'calendar', '', 1, '')")
+        conn.execute("INSERT INTO comm_form (id, uuid, created_at, updated_at, version, plan_id, code, name, ordinal) "
+                     "VALUES (1, 'f', '2025-01-01', '2025-01-01', 1, 1, 'F3', 'Hệ thống thông tin cơ sở', 3)")
+        conn.execute("INSERT INTO activity (id, uuid, created_at, updated_at, version, plan_id, form_id, subtype, "
+                     "date_start, title, title_fold, title_sort, description, languages, items, minutes, sessions, "
+                     "reach_total, partner, cost, funding, notes, search_text) VALUES (1, 'a', '2025-01-01', "
+                     "'2025-01-01', 1, 1, 1, 'loudspeaker', '2025-04-21', 'Phát thanh tiếng Thái', 'phat thanh tieng "
+                     "thai', '', '', 'thai', 1, 15, 0, 300, '', 0, '', '', 'phat thanh tieng thai')")
+
+    # when today's dbcomm opens it
+    db = open_database(db_path)
+
+    # then the schema is at head, the activity is there and findable, and a copy was kept
+    assert migrate.current_revision(db) == migrate.HEAD_REVISION
+    rows = activities.list_rows(db, ActivityFilter(text="tieng thai"))
+    assert [r.title for r in rows] == ["Phát thanh tiếng Thái"]
+    db.close()
+    copies = list(db_path.parent.glob(f"*before-{migrate.HEAD_REVISION}*"))
+    assert len(copies) == 1
+    assert sqlite_rows(copies[0], "SELECT version_num FROM alembic_version") == [("0001",)]

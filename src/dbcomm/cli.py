@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dbcomm {__version__}")
     parser.add_argument("--db", type=Path, help=_("database file (default: in your user data folder)"))
     parser.add_argument("--lang", choices=["vi", "en"], help=_("language of the interface"))
+    parser.add_argument("--user", help=_("log in as this account (password asked, or from DBCOMM_PASSWORD)"))
     sub = parser.add_subparsers(dest="command")
 
     demo = sub.add_parser("demo-data", help=_("add a demo register (several hundred activities)"))
@@ -102,6 +103,41 @@ def build_parser() -> argparse.ArgumentParser:
     pi = plan.add_parser("import", help=_("add or update a plan from a definition file"))
     pi.add_argument("file", type=Path)
 
+    users = sub.add_parser("users", help=_("accounts on this workstation")).add_subparsers(dest="action", required=True)
+    users.add_parser("list")
+    ua = users.add_parser("add", help=_("add an account (password asked, or from DBCOMM_NEW_PASSWORD)"))
+    ua.add_argument("username")
+    ua.add_argument("--role", required=True, choices=["entry", "leader", "clerk", "admin"])
+    ua.add_argument("--full-name", default="")
+    ur = users.add_parser("reset-password", help=_("set a temporary password (changed at next login)"))
+    ur.add_argument("username")
+    uu = users.add_parser("unlock")
+    uu.add_argument("username")
+    us = users.add_parser("single-user", help=_("one-person office: no login (administrator's choice)"))
+    us.add_argument("state", choices=["on", "off"])
+
+    periods = sub.add_parser("periods", help=_("reporting periods and their state")).add_subparsers(
+        dest="action", required=True)
+    pl = periods.add_parser("list")
+    pl.add_argument("--plan")
+    pl.add_argument("--kind", choices=["month", "quarter", "half", "nine", "year"])
+    for verb, text in (("submit", _("submit a period")), ("approve", _("approve a submitted period")),
+                       ("return", _("return a submitted period with a note")), ("lock", _("lock an approved period")),
+                       ("reopen", _("reopen a period (leader), with a note"))):
+        pv = periods.add_parser(verb, help=text)
+        pv.add_argument("period")
+        pv.add_argument("--note", default="")
+        pv.add_argument("--plan")
+
+    aud = sub.add_parser("audit", help=_("the audit trail")).add_subparsers(dest="action", required=True)
+    al = aud.add_parser("list")
+    al.add_argument("--record", default="", help=_("UUID of a record"))
+    al.add_argument("--person", default="", help=_("user name"))
+    al.add_argument("--from", dest="date_from", type=_date)
+    al.add_argument("--to", dest="date_to", type=_date)
+    al.add_argument("--limit", type=int, default=200)
+    aud.add_parser("verify", help=_("check that no entry was altered or removed"))
+
     orgs = sub.add_parser("orgs", help=_("the organisation directory")).add_subparsers(dest="action", required=True)
     orgs.add_parser("list")
     oi = orgs.add_parser("import", help=_("import units/communes from CSV"))
@@ -133,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.lang and (lang := settings.get_language(db)):
             set_language(lang)
         try:
+            _login(db, args)
             return _dispatch(db, args)
         finally:
             db.close()
@@ -141,6 +178,51 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+
+
+def _login(db, args) -> None:  # type: ignore[no-untyped-def]
+    """Accounts exist: work as --user (password asked), or as the single user if so configured."""
+    import getpass
+    import os
+
+    from dbcomm.errors import AuthError
+    from dbcomm.services import auth
+
+    if not auth.has_accounts(db):
+        return
+    if args.user:
+        password = os.environ.get("DBCOMM_PASSWORD")
+        if password is None:
+            password = getpass.getpass(_("Password for {name}: ").format(name=args.user))
+        auth.authenticate(db, args.user, password)
+        return
+    if auth.enter_single_user(db) is None:
+        raise AuthError(_("This database has accounts: add --user NAME to log in."))
+
+
+def _new_password(username: str) -> str:
+    import getpass
+    import os
+
+    from dbcomm.errors import UserError
+
+    password = os.environ.get("DBCOMM_NEW_PASSWORD")
+    if password is not None:
+        return password
+    first = getpass.getpass(_("New password for {name}: ").format(name=username))
+    if getpass.getpass(_("Repeat the password: ")) != first:
+        raise UserError(_("The two passwords differ."))
+    return first
+
+
+def _user_id(db, username: str) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.errors import NotFoundError
+    from dbcomm.services import auth
+
+    for u in auth.list_users(db):
+        if u.username == username.lower():
+            return u.id
+    raise NotFoundError(_("There is no account {name}.").format(name=username))
 
 
 def _plan_id(db, code: str | None) -> int:  # type: ignore[no-untyped-def]
@@ -244,6 +326,12 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             for item in r.kept:
                 print(_("Kept (still used by activities): {item}").format(item=item))
             return 0
+    if args.command == "users":
+        return _users(db, args)
+    if args.command == "periods":
+        return _periods(db, args)
+    if args.command == "audit":
+        return _audit(db, args)
     if args.command == "orgs":
         if args.action == "list":
             from dbcomm.domain.vocab import ORG_KINDS, label
@@ -258,6 +346,71 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             print(_("Imported {n} units.").format(n=n))
             return 0
     return 1
+
+
+def _users(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.domain.roles import ROLE_LABELS, Role
+    from dbcomm.i18n import format_datetime
+    from dbcomm.services import auth
+
+    if args.action == "list":
+        for u in auth.list_users(db):
+            state = "" if u.active else _("disabled")
+            print("\t".join([u.username, u.full_name, _(ROLE_LABELS[u.role]), state, format_datetime(u.last_login_at)]))
+        return 0
+    if args.action == "add":
+        info = auth.create_user(db, args.username, args.full_name, Role(args.role), _new_password(args.username))
+        print(_("Account {name} created.").format(name=info.username))
+        return 0
+    if args.action == "reset-password":
+        auth.reset_password(db, _user_id(db, args.username), _new_password(args.username))
+        print(_("Password of {name} reset: it must be changed at the next login.").format(name=args.username))
+        return 0
+    if args.action == "unlock":
+        auth.unlock(db, _user_id(db, args.username))
+        print(_("Account {name} unlocked.").format(name=args.username))
+        return 0
+    if args.action == "single-user":
+        auth.set_single_user(db, args.state == "on")
+        print(_("Single-user mode turned on.") if args.state == "on" else _("Single-user mode turned off."))
+        return 0
+    return 1
+
+
+def _periods(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.domain.periods import PeriodKind
+    from dbcomm.domain.roles import PERIOD_STATE_LABELS, PeriodState
+    from dbcomm.i18n import format_date, format_datetime
+    from dbcomm.services import periods
+
+    plan_id = _plan_id(db, args.plan)
+    if args.action == "list":
+        kinds = [PeriodKind(args.kind)] if args.kind else list(PeriodKind)[:-1]
+        for p in periods.list_periods(db, plan_id, kinds=kinds):
+            print("\t".join([p.key, f"{format_date(p.start)}–{format_date(p.end)}", _(PERIOD_STATE_LABELS[p.state]),
+                             format_datetime(p.changed_at), p.changed_by, str(p.activities), p.note]))
+        return 0
+    target = {"submit": PeriodState.SUBMITTED, "approve": PeriodState.APPROVED, "return": PeriodState.RETURNED,
+              "lock": PeriodState.LOCKED, "reopen": PeriodState.DRAFT}[args.action]
+    state = periods.transition(db, plan_id, args.period, target, args.note)
+    print(_("Period {key} is now: {state}.").format(key=args.period, state=_(PERIOD_STATE_LABELS[state])))
+    return 0
+
+
+def _audit(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.i18n import format_datetime
+    from dbcomm.services import audit
+
+    if args.action == "verify":
+        report = audit.verify(db)
+        print(report.message, file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok else 4
+    for e in audit.entries(db, entity_uuid=args.record, username=args.person, date_from=args.date_from,
+                           date_to=args.date_to, limit=args.limit):
+        changes = "; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in e.changes.items())
+        print("\t".join([str(e.id), format_datetime(e.at), e.full_name or e.username, _(audit.ACTIONS.get(e.action, e.action)),
+                         e.entity, e.summary, changes]))
+    return 0
 
 
 def _add(db, args) -> int:  # type: ignore[no-untyped-def]

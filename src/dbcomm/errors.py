@@ -47,3 +47,15 @@ class AttachmentError(UserError):
 
 class ImportFileError(UserError):
     """A file to import is unreadable or malformed: nothing was imported."""
+
+
+class PermissionDenied(UserError):
+    """The person's role does not allow the action (checked in the service layer)."""
+
+
+class AuthError(UserError):
+    """Wrong user name or password, a locked or disabled account."""
+
+
+class PeriodLockedError(UserError):
+    """The activity belongs to a period that was submitted, approved or locked."""

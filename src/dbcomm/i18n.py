@@ -11,7 +11,7 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -101,10 +101,16 @@ def format_date(value: date | None) -> str:
     return babel_dates.format_date(value, "dd/MM/yyyy", locale=_locale)
 
 
+VIETNAM = timezone(timedelta(hours=7))
+
+
 def format_datetime(value: datetime | None) -> str:
+    """Stored times are UTC; people read them in Vietnam's time (UTC+7)."""
     if value is None:
         return ""
-    return babel_dates.format_datetime(value, "dd/MM/yyyy HH:mm", locale=_locale)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def format_number(value: int | float | Decimal | None) -> str:

@@ -23,13 +23,17 @@ from dbcomm.domain.models import (
     Totals,
 )
 from dbcomm.domain.periods import Cutoff, PeriodError, parse_period
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold, nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError, validate_activity
 from dbcomm.domain.vocab import LANGUAGES, SUBTYPES, label
 from dbcomm.errors import ConflictError, NotFoundError, ValidationFailed
 from dbcomm.i18n import _, format_date
 from dbcomm.services import attachments as attachment_store
+from dbcomm.services import audit
+from dbcomm.services.auth import require
 from dbcomm.services.files import atomic_write_bytes
+from dbcomm.services.periods import check_editable
 from dbcomm.store import activities as repo
 from dbcomm.store.engine import Database
 from dbcomm.store.models import (
@@ -125,6 +129,22 @@ def _apply(session, db: Database, a: Activity, value: ActivityInput) -> None:  #
         a.attachments.append(Attachment(filename=nfc_line(Path(path).name), size=size, sha256=digest, mime=mime))
 
 
+def _snapshot(a: Activity) -> dict[str, object]:
+    """What the audit trail keeps of an activity (compared before and after an edit)."""
+    return {
+        "date_start": a.date_start.isoformat() if a.date_start else None,
+        "date_end": a.date_end.isoformat() if a.date_end else None,
+        "form": a.form.code if a.form else a.form_id, "subtype": a.subtype, "title": a.title,
+        "description": a.description, "place": a.place.name if a.place else None,
+        "languages": a.languages, "items": a.items, "minutes": a.minutes, "sessions": a.sessions,
+        "reach_total": a.reach_total, "partner": a.partner, "cost": a.cost, "funding": a.funding,
+        "notes": a.notes, "objectives": sorted(n.code for n in a.nodes),
+        "programmes": sorted(p.code for p in a.programmes),
+        "reach": {f"{r.dimension}.{r.category}": r.count for r in sorted(a.reach, key=lambda r: (r.dimension, r.category))},
+        "attachments": [f"{x.filename} ({x.sha256[:12]})" for x in a.attachments],
+    }
+
+
 @dataclass(frozen=True)
 class DuplicateHint:
     id: int
@@ -143,20 +163,26 @@ def likely_duplicates(db: Database, value: ActivityInput, exclude_id: int | None
 
 def create(db: Database, value: ActivityInput) -> ActivityRecord:
     """Validate and save a new activity (with its evidence files) in one transaction."""
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     value = _clean(value)
     for path in value.new_attachments:
         attachment_store.check_file(path)
     with db.write() as s:
         _check(s, value)
+        check_editable(s, value.plan_id, [value.date_start])
         a = Activity()
         s.add(a)
         _apply(s, db, a, value)
         s.flush()
+        s.refresh(a)
+        audit.record(s, actor, "create", entity="activity", entity_uuid=a.uuid, summary=a.title,
+                     changes={k: [None, v] for k, v in _snapshot(a).items() if v not in (None, "", 0, [], {})})
         return _record(a)
 
 
 def update(db: Database, activity_id: int, value: ActivityInput, expected_version: int) -> ActivityRecord:
     """Save changes; refuses if somebody saved the activity since it was opened."""
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     value = _clean(value)
     for path in value.new_attachments:
         attachment_store.check_file(path)
@@ -171,10 +197,16 @@ def update(db: Database, activity_id: int, value: ActivityInput, expected_versio
                   "changes again.").format(time=a.updated_at.strftime("%H:%M:%S"))
             )
         _check(s, value)
+        check_editable(s, a.plan_id, [a.date_start, value.date_start])
+        before = _snapshot(a)
         _apply(s, db, a, value)
         a.version += 1
         a.updated_at = utcnow()
         s.flush()
+        s.refresh(a)
+        changes = audit.diff(before, _snapshot(a))
+        if changes:
+            audit.record(s, actor, "update", entity="activity", entity_uuid=a.uuid, summary=a.title, changes=changes)
         return _record(a)
 
 
@@ -220,13 +252,27 @@ def duplicate_input(db: Database, activity_id: int, new_date: date | None = None
 
 def delete(db: Database, activity_ids: Sequence[int]) -> int:
     """Move activities to the recycle bin (restorable with ``restore``)."""
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     with db.write() as s:
-        return repo.soft_delete(s, activity_ids, utcnow())
+        rows = list(s.scalars(select(Activity).where(Activity.id.in_(activity_ids), Activity.deleted_at.is_(None))))
+        for a in rows:
+            check_editable(s, a.plan_id, [a.date_start])
+        n = repo.soft_delete(s, [a.id for a in rows], utcnow())
+        for a in rows:
+            audit.record(s, actor, "delete", entity="activity", entity_uuid=a.uuid, summary=a.title)
+        return n
 
 
 def restore(db: Database, activity_ids: Sequence[int]) -> int:
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     with db.write() as s:
-        return repo.restore(s, activity_ids)
+        rows = list(s.scalars(select(Activity).where(Activity.id.in_(activity_ids), Activity.deleted_at.is_not(None))))
+        for a in rows:
+            check_editable(s, a.plan_id, [a.date_start])
+        n = repo.restore(s, [a.id for a in rows])
+        for a in rows:
+            audit.record(s, actor, "restore", entity="activity", entity_uuid=a.uuid, summary=a.title)
+        return n
 
 
 def list_rows(
@@ -285,6 +331,7 @@ CSV_HEADER = [
 
 def export_csv(db: Database, f: ActivityFilter, path: Path) -> int:
     """Write the filtered register as CSV (UTF-8 with BOM so Excel reads the diacritics)."""
+    actor = require(db, Perm.EXPORT)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
@@ -313,6 +360,9 @@ def export_csv(db: Database, f: ActivityFilter, path: Path) -> int:
                 count += 1
             offset += len(rows)
     atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8-sig"))
+    with db.write() as s:
+        audit.record(s, actor, "export", entity="register", summary=_("{n} activities to {path}").format(
+            n=count, path=Path(path).name))
     return count
 
 
@@ -330,6 +380,7 @@ def describe_row(r: ActivityRow) -> str:
 
 
 def add_nil_statement(db: Database, plan_id: int, period_key: str, reason: str, form_id: int | None = None) -> NilStatement:
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     reason = nfc(reason)
     errors = []
     try:
@@ -346,9 +397,12 @@ def add_nil_statement(db: Database, plan_id: int, period_key: str, reason: str, 
         raise ValidationFailed(errors)
     assert period is not None
     with db.write() as s:
+        check_editable(s, plan_id, [period.start])
         row = NilStatementRow(plan_id=plan_id, period_key=period.key, form_id=form_id, reason=reason)
         s.add(row)
         s.flush()
+        audit.record(s, actor, "create", entity="nil_statement", entity_uuid=row.uuid,
+                     summary=f"{period.key}: {reason}")
         return NilStatement(row.id, row.uuid, row.plan_id, row.period_key, row.form_id, row.reason, row.created_at)
 
 
@@ -359,7 +413,10 @@ def nil_statements(db: Database, plan_id: int) -> list[NilStatement]:
 
 
 def delete_nil_statement(db: Database, statement_id: int) -> None:
+    actor = require(db, Perm.EDIT_ACTIVITIES)
     with db.write() as s:
         row = s.get(NilStatementRow, statement_id)
         if row is not None:
+            audit.record(s, actor, "delete", entity="nil_statement", entity_uuid=row.uuid,
+                         summary=f"{row.period_key}: {row.reason}")
             s.delete(row)

@@ -14,11 +14,14 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from dbcomm.domain.models import OrgInfo
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError
 from dbcomm.domain.vocab import ORG_KINDS
 from dbcomm.errors import ImportFileError, NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
+from dbcomm.services import audit
+from dbcomm.services.auth import require
 from dbcomm.store.engine import Database
 from dbcomm.store.models import Activity, Organisation
 
@@ -84,7 +87,9 @@ def save_org(db: Database, org_id: int | None, f: OrgFields) -> OrgInfo:
     errors = _validate(f)
     if errors:
         raise ValidationFailed(errors)
+    actor = require(db, Perm.EDIT_DIRECTORY)
     with db.write() as s:
+        audit.record(s, actor, 'update', entity='organisation', summary=nfc_line(f.name))
         if org_id is None:
             o = Organisation()
             s.add(o)
@@ -106,7 +111,9 @@ def save_org(db: Database, org_id: int | None, f: OrgFields) -> OrgInfo:
 
 
 def delete_org(db: Database, org_id: int) -> None:
+    actor = require(db, Perm.EDIT_DIRECTORY)
     with db.write() as s:
+        audit.record(s, actor, 'delete', entity='organisation', summary=_("Unit #{id}").format(id=org_id))
         o = s.get(Organisation, org_id)
         if o is None:
             return
@@ -180,7 +187,9 @@ def import_orgs_csv(db: Database, path: Path) -> int:
             raise ImportFileError(_("Line {line}: the name is empty. Nothing was imported.").format(line=line))
         rows.append((line, row, kind))
     count = 0
+    actor = require(db, Perm.IMPORT)
     with db.write() as s:
+        audit.record(s, actor, 'import', entity='organisation', summary=_("{n} units from {file}").format(n=len(rows), file=Path(path).name))
         for line, row, kind in rows:
             name = nfc_line(row["name"])
             code = nfc_line(row.get("code"))

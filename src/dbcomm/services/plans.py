@@ -13,10 +13,13 @@ from sqlalchemy import delete, exists, func, select, update
 
 from dbcomm.domain.models import CodeName, IndicatorInfo, PlanInfo, PlanNodeInfo, PlanTree
 from dbcomm.domain.periods import Cutoff
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError
 from dbcomm.errors import ImportFileError, NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
+from dbcomm.services import audit
+from dbcomm.services.auth import require
 from dbcomm.services.files import atomic_write_text
 from dbcomm.store.engine import Database
 from dbcomm.store.models import (
@@ -70,7 +73,9 @@ def get_plan(db: Database, plan_id: int) -> PlanInfo:
 
 
 def set_default_plan(db: Database, plan_id: int) -> None:
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'update', entity='plan', summary=_("Default plan changed."))
         s.execute(update(Plan).values(is_default=False))
         s.execute(update(Plan).where(Plan.id == plan_id).values(is_default=True))
 
@@ -139,7 +144,9 @@ def _check_plan_fields(f: PlanFields) -> None:
 def create_plan(db: Database, fields: PlanFields, copy_from: int | None = None) -> PlanInfo:
     """A new plan (e.g. a yearly implementation plan), optionally copying another's structure."""
     _check_plan_fields(fields)
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'create', entity='plan', summary=nfc_line(fields.code))
         plan = Plan(
             code=nfc_line(fields.code), title=nfc_line(fields.title), issued_on=fields.issued_on,
             issuer=nfc_line(fields.issuer), start_year=fields.start_year, end_year=fields.end_year,
@@ -162,7 +169,9 @@ def create_plan(db: Database, fields: PlanFields, copy_from: int | None = None) 
 
 def update_plan(db: Database, plan_id: int, fields: PlanFields) -> PlanInfo:
     _check_plan_fields(fields)
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'update', entity='plan', summary=nfc_line(fields.code))
         p = s.get(Plan, plan_id)
         if p is None:
             raise NotFoundError(_("The plan no longer exists."))
@@ -196,7 +205,9 @@ def save_node(
         errors.append(FieldError("parent_id", _("A task belongs to an objective: choose one.")))
     if errors:
         raise ValidationFailed(errors)
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'update', entity='plan_node', summary=f"{code} {title}")
         clash = s.scalar(
             select(PlanNode.id).where(
                 PlanNode.plan_id == plan_id, PlanNode.code == code, PlanNode.id != (node_id or 0)
@@ -221,7 +232,9 @@ def save_node(
 
 
 def delete_node(db: Database, node_id: int) -> None:
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'delete', entity='plan_node', summary=_("Plan item #{id}").format(id=node_id))
         node = s.get(PlanNode, node_id)
         if node is None:
             return
@@ -252,7 +265,9 @@ def save_indicator(
         errors.append(FieldError("targets", _("Targets and baselines cannot be negative.")))
     if errors:
         raise ValidationFailed(errors)
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'update', entity='indicator', summary=f"{code} {name}")
         if indicator_id is None:
             ordinal = (s.scalar(select(func.max(Indicator.ordinal)).where(Indicator.plan_id == plan_id)) or 0) + 1
             ind = Indicator(plan_id=plan_id, ordinal=ordinal, code=code, name=name)
@@ -290,7 +305,9 @@ def _set_targets(ind: Indicator, targets: dict[int, float]) -> None:
 
 
 def delete_indicator(db: Database, indicator_id: int) -> None:
+    actor = require(db, Perm.EDIT_PLAN)
     with db.write() as s:
+        audit.record(s, actor, 'delete', entity='indicator', summary=_("Indicator #{id}").format(id=indicator_id))
         ind = s.get(Indicator, indicator_id)
         if ind is not None:
             s.delete(ind)
@@ -445,7 +462,9 @@ def import_plan_dict(db: Database, data: dict[str, Any]) -> PlanImportResult:
     """Add the plan, or update the one with the same UUID, in one transaction."""
     data = validate_plan_dict(data)
     head = data["plan"]
+    actor = require(db, Perm.IMPORT)
     with db.write() as s:
+        audit.record(s, actor, 'import', entity='plan', summary=nfc_line(head["code"]))
         plan = s.scalar(select(Plan).where(Plan.uuid == head["uuid"])) if head.get("uuid") else None
         created = plan is None
         if plan is None:

@@ -68,7 +68,16 @@ def save_office(db: Database, office: OfficeIdentity) -> OfficeIdentity:
         errors.append(FieldError("symbol", _("The abbreviation may hold only letters, digits and '-'.")))
     if errors:
         raise ValidationFailed(errors)
+    from dbcomm.domain.roles import Perm
+    from dbcomm.services import audit
+    from dbcomm.services.auth import require
+
+    actor = require(db, Perm.EDIT_SETTINGS)
+    before = get_value(db, OFFICE_KEY, {}) or {}
     set_value(db, OFFICE_KEY, asdict(clean))
+    with db.write() as s:
+        audit.record(s, actor, "settings", entity="office", summary=clean.name,
+                     changes=audit.diff(before, asdict(clean)))
     return clean
 
 

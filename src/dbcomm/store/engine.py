@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dbcomm.domain.roles import Actor
 from dbcomm.errors import BusyError, DatabaseOpenError, UserError
 from dbcomm.i18n import _
 
@@ -116,6 +117,9 @@ class Database:
     def __init__(self, path: Path):
         self.path = Path(path).resolve()
         _check_file(self.path)
+        # Who is working: set at login (services.auth); None before anyone logged in.
+        self.actor: Actor | None = None
+        self.accounts_exist: bool | None = None  # cached by services.auth
         self.engine = make_engine(self.path)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(

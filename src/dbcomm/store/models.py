@@ -256,3 +256,51 @@ class NilStatement(Tracked, Base):
     period_key: Mapped[str] = mapped_column(String(40))
     form_id: Mapped[int | None] = mapped_column(ForeignKey("comm_form.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class UserAccount(Tracked, Base):
+    """A local account on this workstation; the password is stored only as an argon2 hash."""
+
+    __tablename__ = "user_account"
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of what was done, by whom, when."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_uuid"), Index("ix_audit_at", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(60))
+    full_name: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    entity_uuid: Mapped[str] = mapped_column(String(64), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[str] = mapped_column(Text, default="{}")  # JSON {field: [old, new]}
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PeriodStatus(Tracked, Base):
+    """The workflow state of one reporting period of one plan."""
+
+    __tablename__ = "period_status"
+    __table_args__ = (UniqueConstraint("plan_id", "period_key"),)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(String(40))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    changed_by: Mapped[str] = mapped_column(Text, default="")  # the person's name, as shown
+    note: Mapped[str] = mapped_column(Text, default="")
