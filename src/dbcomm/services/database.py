@@ -15,15 +15,22 @@ def open_database(path: Path | str | None = None) -> Database:
 
     from dbcomm.errors import DatabaseOpenError
     from dbcomm.i18n import _
+    from dbcomm.services import backup
     from dbcomm.services.orgs import ensure_shipped_orgs
     from dbcomm.services.plans import ensure_shipped_plan
     from dbcomm.store.engine import translate_db_error
 
-    db = Database(Path(path) if path else default_db_path())
+    target = Path(path) if path else default_db_path()
+    existed = target.is_file() and target.stat().st_size > 0
+    db = Database(target)
     try:
-        upgrade(db)
+        if existed:
+            backup.check_at_open(db)  # DatabaseOpenError("damaged") before anything is written
+        upgrade(db, safety_copy=backup.before)
         ensure_shipped_plan(db)
         ensure_shipped_orgs(db)
+        if existed:
+            _daily_backup(db)
     except SADatabaseError as exc:
         db.close()
         if "not a database" in str(exc) or "malformed" in str(exc):
@@ -36,3 +43,16 @@ def open_database(path: Path | str | None = None) -> Database:
         db.close()
         raise
     return db
+
+
+def _daily_backup(db: Database) -> None:
+    """The backup of the day; a failure (disk full, folder read-only) must not stop the work."""
+    import logging
+
+    from dbcomm.errors import UserError
+    from dbcomm.services import backup
+
+    try:
+        backup.daily(db)
+    except (UserError, OSError) as exc:
+        logging.getLogger(__name__).warning("daily backup failed: %s", exc)

@@ -157,6 +157,7 @@ def import_orgs_csv(db: Database, path: Path) -> int:
     Columns: code, name, kind, parent (code or name), valid_from, valid_to, in_area.
     Rows with the same code (or, without code, the same name and kind) update the existing unit.
     """
+    actor = require(db, Perm.IMPORT)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -187,7 +188,6 @@ def import_orgs_csv(db: Database, path: Path) -> int:
             raise ImportFileError(_("Line {line}: the name is empty. Nothing was imported.").format(line=line))
         rows.append((line, row, kind))
     count = 0
-    actor = require(db, Perm.IMPORT)
     with db.write() as s:
         audit.record(s, actor, 'import', entity='organisation', summary=_("{n} units from {file}").format(n=len(rows), file=Path(path).name))
         for line, row, kind in rows:

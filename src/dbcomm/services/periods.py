@@ -57,7 +57,7 @@ def list_periods(db: Database, plan_id: int, kinds: Iterable[PeriodKind] = (
         counts: dict[str, int] = dict(s.execute(
             select(func.strftime("%Y-%m-%d", Activity.date_start), func.count())
             .where(Activity.plan_id == plan_id, Activity.deleted_at.is_(None))
-            .group_by(Activity.date_start)).tuples().all())
+            .group_by(Activity.date_start)).all())
     per_day = {date.fromisoformat(k): v for k, v in counts.items()}
     rows: list[PeriodRow] = []
     last_year = min(today.year, plan.end_year)

@@ -455,14 +455,15 @@ class PlanImportResult:
 
 
 def import_plan_file(db: Database, path: Path) -> PlanImportResult:
+    require(db, Perm.IMPORT)
     return import_plan_dict(db, read_plan_file(path))
 
 
 def import_plan_dict(db: Database, data: dict[str, Any]) -> PlanImportResult:
     """Add the plan, or update the one with the same UUID, in one transaction."""
+    actor = require(db, Perm.IMPORT)
     data = validate_plan_dict(data)
     head = data["plan"]
-    actor = require(db, Perm.IMPORT)
     with db.write() as s:
         audit.record(s, actor, 'import', entity='plan', summary=nfc_line(head["code"]))
         plan = s.scalar(select(Plan).where(Plan.uuid == head["uuid"])) if head.get("uuid") else None

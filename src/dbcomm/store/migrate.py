@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -90,8 +91,12 @@ def backup_copy(db: Database, label: str) -> Path:
     return target
 
 
-def upgrade(db: Database) -> Path | None:
-    """Bring the schema to HEAD.  Returns the path of the safety copy, if one was taken."""
+def upgrade(db: Database, safety_copy: Callable[[Database, str], Path | None] | None = None) -> Path | None:
+    """Bring the schema to HEAD.  Returns the path of the safety copy, if one was taken.
+
+    ``safety_copy(db, "migration-<rev>")`` takes the copy (the app passes
+    ``services.backup.before``); without it, a plain copy is made beside the file.
+    """
     rev = current_revision(db)
     if rev == HEAD_REVISION:
         return None
@@ -107,7 +112,10 @@ def upgrade(db: Database) -> Path | None:
               "that version to open it; nothing was changed.").format(rev=rev),
             "newer_version",
         )
-    copy = backup_copy(db, f"before-{HEAD_REVISION}") if rev is not None else None
+    copy = None
+    if rev is not None:
+        copy = (safety_copy(db, f"migration-{HEAD_REVISION}") if safety_copy
+                else backup_copy(db, f"before-{HEAD_REVISION}"))
     from alembic import command
 
     with db.engine.execution_options(sqlite_immediate=True).begin() as conn:
