@@ -47,7 +47,7 @@ def log(db, day: date, title: str = "Phát thanh tiếng Mông về học tập 
 def test_passwords_are_stored_only_as_argon2_hashes(db, db_path, office):
     rows = sqlite3.connect(db_path).execute("SELECT username, password_hash FROM user_account").fetchall()
     assert len(rows) == 4
-    for username, hashed in rows:
+    for _username, hashed in rows:
         assert hashed.startswith("$argon2id$")
         assert ADMIN_PW not in hashed and ENTRY_PW not in hashed
 
