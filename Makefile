@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)  ## compile the message catalogs (.po → .mo)
 	@for po in translations/*/LC_MESSAGES/dbcomm.po; do \
+	  [ -f "$$po" ] || continue; \
 	  lang=$$(basename $$(dirname $$(dirname $$po))); \
 	  mkdir -p src/dbcomm/locale/$$lang/LC_MESSAGES; \
 	  $(BIN)/pybabel compile --statistics -l $$lang -i $$po -o src/dbcomm/locale/$$lang/LC_MESSAGES/dbcomm.mo || exit 1; \
