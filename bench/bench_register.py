@@ -236,7 +236,6 @@ def bench_interactive(db_path: Path) -> dict[str, float]:
     view.close()
     view.deleteLater()
     app.processEvents()
-    del view
     db.close()
     return {
         "rows": count,

@@ -228,6 +228,10 @@ def test_a_register_made_at_revision_0001_is_upgraded_with_its_activities_kept(d
     rows = activities.list_rows(db, ActivityFilter(text="tieng thai"))
     assert [r.title for r in rows] == ["Phát thanh tiếng Thái"]
     db.close()
-    copies = list(db_path.parent.glob(f"*before-{migrate.HEAD_REVISION}*"))
+    # (the app takes it through services.backup: a checked .dbcbak in the backups folder)
+    from dbcomm.services import backup
+
+    copies = list(backup.backup_dir_for(db_path).glob(f"*before-migration-{migrate.HEAD_REVISION}*"))
     assert len(copies) == 1
-    assert sqlite_rows(copies[0], "SELECT version_num FROM alembic_version") == [("0001",)]
+    with backup.OpenedBackup(copies[0]) as opened:
+        assert sqlite_rows(opened.db_file, "SELECT version_num FROM alembic_version") == [("0001",)]

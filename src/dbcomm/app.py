@@ -41,10 +41,8 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
 
     from dbcomm import i18n
     from dbcomm.errors import UserError
-    from dbcomm.i18n import _
     from dbcomm.services import settings
     from dbcomm.services.database import open_database
-    from dbcomm.ui import interaction
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("dbcomm")
@@ -52,14 +50,26 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     try:
         db = open_database(db_path)
     except UserError as exc:
-        interaction.get().error(None, _("dbcomm cannot open the database"), str(exc))
-        return 2
+        from dbcomm.ui.backup_dialogs import recover_at_start
+
+        recovered = recover_at_start(exc, db_path)  # says why; if damaged, offers the latest good backup
+        if recovered is None:
+            return 2
+        db = recovered
     if lang:
         i18n.set_language(lang)
     elif saved := settings.get_language(db):
         i18n.set_language(saved)
 
     _install_qt_translator(app, i18n.language())
+
+    from dbcomm.ui.login_dialog import ensure_logged_in
+
+    # Accounts: single-user mode or the login dialog (a database without accounts needs none;
+    # the first-run wizard creates the administrator and logs them in).
+    if not ensure_logged_in(db):
+        db.close()
+        return 0
 
     if not settings.is_setup_done(db):
         from dbcomm.ui.setup_wizard import SetupWizard
@@ -79,6 +89,8 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
         old = holder.get("w")
         window = MainWindow(db)
         window.language_changed.connect(lambda: relaunch())
+        window.logged_out.connect(lambda: relogin())
+        window.database_replaced.connect(lambda new_db: replace_database(new_db))
         if old is not None:
             window.restoreGeometry(old.saveGeometry())
             old.hide()
@@ -89,6 +101,26 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     def relaunch() -> None:
         i18n.set_language(settings.get_language(db) or i18n.DEFAULT_LANGUAGE)
         open_window()
+
+    def relogin() -> None:
+        old = holder.get("w")
+        if old is not None:
+            old.hide()
+        app.setQuitOnLastWindowClosed(False)  # between the window and the login dialog
+        try:
+            ok = ensure_logged_in(db)
+        finally:
+            app.setQuitOnLastWindowClosed(True)
+        if ok:
+            open_window()
+        else:
+            app.quit()
+
+    def replace_database(new_db) -> None:  # type: ignore[no-untyped-def]
+        """After a restore or a hand-over import: the new content, and a login to it."""
+        nonlocal db
+        db = new_db
+        relogin()
 
     open_window()
     if os.environ.get("DBCOMM_EXIT_WHEN_READY"):

@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     orgs.add_parser("list")
     oi = orgs.add_parser("import", help=_("import units/communes from CSV"))
     oi.add_argument("file", type=Path)
+    _add_backup_commands(sub)
     return parser
 
 
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         from dbcomm.app import run_gui
 
         return run_gui(args.db, args.lang)
+    if args.command in ("backup", "handover"):
+        return _backup_main(args)  # works on the file itself: a damaged database can be restored
     from dbcomm.errors import UserError
 
     try:
@@ -444,6 +447,157 @@ def _add(db, args) -> int:  # type: ignore[no-untyped-def]
             print(_("Error: {message}").format(message=e.message), file=sys.stderr)
         return 2
     print(_("Saved activity #{id}.").format(id=rec.id))
+    return 0
+
+
+
+# --- backup, restore, integrity check, hand-over ------------------------------------
+
+
+def _add_backup_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    bk = sub.add_parser("backup", help=_("backups, restore and the integrity check")).add_subparsers(
+        dest="action", required=True)
+    bk.add_parser("now", help=_("take a backup into the backups folder beside the database"))
+    bk.add_parser("list", help=_("the backups in the backups folder, newest first"))
+    bt = bk.add_parser("to", help=_("write one backup file (with the evidence files) to a folder or USB stick"))
+    bt.add_argument("path", type=Path, help=_("a folder, or the backup file to write"))
+    br = bk.add_parser("restore", help=_("replace the database with a backup (a backup of it is taken first)"))
+    br.add_argument("file", type=Path)
+    br.add_argument("--yes", action="store_true", help=_("do not ask; also accept another office's backup"))
+    bk.add_parser("check", help=_("check the database's integrity"))
+    ho = sub.add_parser("handover", help=_("hand the whole office over to a new PC")).add_subparsers(
+        dest="action", required=True)
+    he = ho.add_parser("export", help=_("write the hand-over file (database, settings, evidence files)"))
+    he.add_argument("file", type=Path)
+    hi = ho.add_parser("import", help=_("import a hand-over file into a new database (--db)"))
+    hi.add_argument("file", type=Path)
+    hi.add_argument("--yes", action="store_true",
+                    help=_("do not ask; also replace a database that holds activities"))
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    hint = _("y/N")  # the default (No) in capitals
+    answer = input(f"{question} [{hint}] ").strip().casefold()
+    return answer in {"y", "yes", "c", "co", "có"}
+
+
+def _backup_main(args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.errors import UserError
+    from dbcomm.paths import default_db_path
+
+    path = (args.db or default_db_path()).resolve()
+    try:
+        return _backup_dispatch(path, args)
+    except UserError as exc:
+        print(_("Error: {message}").format(message=exc), file=sys.stderr)
+        return 2
+
+
+def _open_logged_in(path: Path, args):  # type: ignore[no-untyped-def]
+    from dbcomm.services import settings
+    from dbcomm.services.database import open_database
+
+    db = open_database(path)
+    try:
+        if not args.lang and (lang := settings.get_language(db)):
+            set_language(lang)
+        _login(db, args)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.errors import UserError
+    from dbcomm.i18n import format_date, format_number
+    from dbcomm.services import backup, handover
+
+    if args.command == "backup" and args.action == "list":
+        for e in backup.list_backups(path):
+            try:
+                info = backup.read_manifest(e.path)
+                facts = f"{format_number(info.activity_count)}\t{info.office_name}"
+            except UserError as exc:
+                facts = str(exc)
+            print(f"{format_date(e.created_at.date())} {e.created_at:%H:%M:%S}\t{e.reason}\t"
+                  f"{format_number(e.path.stat().st_size // 1024)} KB\t{facts}\t{e.path}")
+        return 0
+    if args.command == "backup" and args.action == "check":
+        result = backup.check_database(path, full=True)
+        if result.ok:
+            print(_("{path}: the integrity check found no problem.").format(path=path))
+            return 0
+        print(_("{path} is damaged:").format(path=path), file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        good = backup.latest_good(path)
+        if good is not None:
+            print(_("The latest good backup is {file}. Restore it with: dbcomm backup restore FILE").format(
+                file=good.path), file=sys.stderr)
+        return 1
+    if args.action in ("now", "to", "export"):
+        db = _open_logged_in(path, args)
+        try:
+            if args.action == "now":
+                print(_("Wrote {path}.").format(path=backup.backup_now(db)))
+                return 0
+            target = args.path if args.action == "to" else args.file
+            kind = "handover" if args.command == "handover" else "backup"
+            if target.is_dir():
+                from dbcomm.services import settings
+
+                target = target / backup.suggested_name(settings.get_office(db).name, backup.now(), kind)
+            info = backup.backup_to(db, target, kind=kind)
+            print(_("Wrote {path}: {n} activities, {files} evidence files, checked after writing.").format(
+                path=target, n=format_number(info.activity_count), files=format_number(info.attachment_count)))
+            return 0
+        finally:
+            db.close()
+    # restore / import: the database must be closed while its content is replaced
+    info = backup.inspect(args.file, work_dir=backup.backup_dir_for(path) if path.parent.is_dir() else None)
+    print(backup.describe(info))
+    actor = None
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            db = _open_logged_in(path, args)
+        except backup.DamagedDatabaseError:
+            db = None  # a damaged database cannot be logged into; restoring it is the remedy
+        if db is not None:
+            try:
+                actor = backup.authorize_restore(db)
+            finally:
+                db.close()
+    other = backup.other_office(path, info)
+    if other:
+        print(_("Warning: this backup belongs to “{found}”, but this database belongs to “{current}”.").format(
+            found=info.office_name, current=other), file=sys.stderr)
+    if args.command == "handover":
+        existing = backup.activity_count_at(path)
+        question = _("Replace the {n} activities in {path} with this hand-over?").format(
+            n=format_number(existing), path=path) if existing else None
+    else:
+        question = _("Replace the content of {path} with this backup?").format(path=path)
+    if question and not args.yes and not _ask(question):
+        print(_("Nothing was changed. Add --yes to go ahead without being asked."), file=sys.stderr)
+        return 3
+    if args.command == "handover":
+        result = handover.import_file(path, args.file, replace_existing=True, accept_other_office=True)
+    else:
+        result = backup.restore(path, args.file, accept_other_office=True)
+    from dbcomm.services.database import open_database
+
+    db = open_database(path)
+    try:
+        backup.note_restore(db, actor, result)
+    finally:
+        db.close()
+    if result.safety_copy:
+        print(_("Restored. The previous state was kept in {path}.").format(path=result.safety_copy))
+    else:
+        print(_("Restored into {path}.").format(path=path))
     return 0
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dbcomm import __version__
+from dbcomm.domain.roles import Actor
 from dbcomm.errors import BusyError, DatabaseOpenError, UserError
 from dbcomm.i18n import _, format_number
 from dbcomm.paths import attachments_dir_for
@@ -49,7 +50,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 7, 4, 12
 KEEP_BEFORE_CHANGE = 10
-PERIODIC_REASONS = frozenset({"daily", "manual"})
+PERIODIC_REASONS = frozenset({"daily"})  # the others (manual, before-…) count as "taken on request"
 
 Clock = Callable[[], datetime]
 PathLike = Path | str
@@ -70,7 +71,7 @@ def _clock(clock: Clock | None) -> datetime:
 class BackupFileError(UserError):
     """A file offered for restore or import cannot be used; nothing was changed.
 
-    ``reason``: not_a_backup, truncated, damaged, newer_version, not_ours, missing.
+    ``reason``: not_a_backup, truncated, damaged, newer_version, not_ours, missing, unreadable.
     """
 
     def __init__(self, message: str, reason: str):
@@ -235,7 +236,8 @@ def _keep_newest_per(entries: list[BackupEntry], key: Callable[[datetime], objec
 
 
 def plan_rotation(entries: list[BackupEntry]) -> tuple[list[BackupEntry], list[BackupEntry]]:
-    """(kept, removed): 7 daily, 4 weekly, 12 monthly, and the last 10 taken before a change.
+    """(kept, removed): of the daily backups the newest of each of the last 7 days, 4 ISO
+    weeks and 12 months; of the others (manual, before a change) the last 10.
 
     Periods count only when they hold a backup (as borg's prune does), so a computer left
     off for a month does not lose its older backups on the first day back.
@@ -614,6 +616,18 @@ def daily(db: Database | PathLike, *, clock: Clock | None = None) -> Path | None
     return _take(path, "daily", clock)
 
 
+def check_quick(db: Database) -> None:
+    """The structural check (``quick_check``) only: run at every start of the window."""
+    from dbcomm.store.migrate import HEAD_REVISION, current_revision, known_revisions
+
+    rev = current_revision(db)
+    if not rev or (rev != HEAD_REVISION and rev not in known_revisions()):
+        return
+    result = check_database(db.path, full=False)
+    if not result.ok:
+        raise DamagedDatabaseError(db.path, result.problems)
+
+
 def check_at_open(db: Database, *, clock: Clock | None = None) -> None:
     """Raise DamagedDatabaseError if the database fails its integrity check.
 
@@ -682,8 +696,7 @@ def read_manifest(path: PathLike) -> BackupInfo:
         return _info_from_manifest(path, _manifest(path, zf), path.stat().st_size)
 
 
-@contextlib.contextmanager
-def _open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
+def _zip_of(path: Path) -> zipfile.ZipFile:
     if not path.is_file():
         raise BackupFileError(_("The file {path} does not exist.").format(path=path), "missing")
     with path.open("rb") as fh:
@@ -691,9 +704,14 @@ def _open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
     if head != ZIP_MAGIC:
         raise _not_a_backup(path)
     try:
-        zf = zipfile.ZipFile(path)
+        return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise _truncated(path) from exc
+
+
+@contextlib.contextmanager
+def _open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
+    zf = _zip_of(path)
     try:
         yield zf
     finally:
@@ -733,12 +751,22 @@ class OpenedBackup:
 
     def __init__(self, path: PathLike, work_dir: Path | None = None):
         self.path = Path(path)
-        self._tmp = tempfile.TemporaryDirectory(prefix=".restore-", dir=work_dir)
+        try:
+            if work_dir is not None:
+                work_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp = tempfile.TemporaryDirectory(prefix=".restore-", dir=work_dir)
+        except OSError as exc:
+            raise UserError(_("Could not write {path}: {error}. Nothing was written.").format(
+                path=work_dir, error=exc.strerror or exc)) from exc
         self.db_file = Path(self._tmp.name) / DB_MEMBER
         self._zip: zipfile.ZipFile | None = None
         self._shas: list[str] = []
         try:
             self.info = self._open()
+        except OSError as exc:
+            self.close()
+            raise BackupFileError(_("Could not read {path}: {error}. Nothing was changed.").format(
+                path=self.path, error=exc.strerror or exc), "unreadable") from exc
         except BaseException:
             self.close()
             raise
@@ -751,21 +779,19 @@ class OpenedBackup:
                 head = fh.read(len(SQLITE_MAGIC))
             if head == SQLITE_MAGIC:
                 return self._open_bare_database()
-        with contextlib.ExitStack() as stack:
-            zf = stack.enter_context(_open_zip(self.path))
-            m = _manifest(self.path, zf)
-            try:
-                with self.db_file.open("wb") as out:
-                    digest = _member_sha256(zf, DB_MEMBER, out)
-            except KeyError as exc:
-                raise _not_a_backup(self.path) from exc
-            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-                raise _damaged(self.path) from exc
-            if digest != m["database"]["sha256"]:
-                raise _damaged(self.path)
-            self._shas = [str(s) for s in (m.get("attachments") or {}).get("files", [])]
-            stack.pop_all()  # keep the archive open for the evidence files
-            self._zip = zf
+        zf = _zip_of(self.path)
+        self._zip = zf  # kept open for the evidence files; closed by close()
+        m = _manifest(self.path, zf)
+        try:
+            with self.db_file.open("wb") as out:
+                digest = _member_sha256(zf, DB_MEMBER, out)
+        except KeyError as exc:
+            raise _not_a_backup(self.path) from exc
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise _damaged(self.path) from exc
+        if digest != m["database"]["sha256"]:
+            raise _damaged(self.path)
+        self._shas = [str(s) for s in (m.get("attachments") or {}).get("files", [])]
         facts = _facts(self.db_file, full_check=True)
         if facts.schema_revision and facts.schema_revision not in known_revisions():
             raise _newer(self.path, _("schema {rev}").format(rev=facts.schema_revision))
@@ -1014,3 +1040,64 @@ def describe(info: BackupInfo) -> str:
     if info.app_version:
         lines.append(_("Made by dbcomm {version}").format(version=info.app_version))
     return "\n".join(lines)
+
+
+# --- use cases with an open database (roles checked, audit trail kept) ---------------
+
+
+def backup_now(db: Database, *, clock: Clock | None = None) -> Path:
+    """A backup in the backups folder now (``dbcomm backup now``)."""
+    from dbcomm.domain.roles import Perm
+    from dbcomm.services import audit
+    from dbcomm.services.auth import require
+
+    actor = require(db, Perm.BACKUP)
+    path = _take(db.path, "manual", clock)
+    with db.write() as s:
+        audit.record(s, actor, "backup", entity="database", summary=path.name)
+    return path
+
+
+def backup_to(db: Database, target: PathLike, *, kind: str = "backup",
+              clock: Clock | None = None) -> BackupInfo:
+    """One backup file (database and evidence files) in any folder or on a USB stick.
+
+    The file is written beside its final name, flushed to the disk, read back and checked,
+    then renamed.  A damaged database is refused: restore a good backup first.
+    """
+    from dbcomm.domain.roles import Perm
+    from dbcomm.services import audit
+    from dbcomm.services.auth import require
+
+    actor = require(db, Perm.BACKUP)
+    info = create(db.path, target, reason="handover" if kind == "handover" else "manual", kind=kind,
+                  include_attachments=True, require_good=True, clock=clock)
+    with db.write() as s:
+        audit.record(s, actor, "export" if kind == "handover" else "backup",
+                     entity="handover" if kind == "handover" else "database",
+                     summary=Path(target).name, changes={"sha256": [None, sha256_file(Path(target))]})
+    return info
+
+
+def authorize_restore(db: Database) -> Actor:
+    """The person who may replace the database (PermissionDenied otherwise); call it before
+    closing the database, and pass the result to ``note_restore`` afterwards."""
+    from dbcomm.domain.roles import Perm
+    from dbcomm.services.auth import require
+
+    return require(db, Perm.RESTORE)
+
+
+def note_restore(db: Database, actor: Actor | None, result: RestoreResult) -> None:
+    """Record the restore in the restored database's audit trail."""
+    from dbcomm.domain.roles import SYSTEM
+    from dbcomm.services import audit
+
+    with db.write() as s:
+        audit.record(s, actor or SYSTEM, "restore_backup", entity="database",
+                     summary=result.info.path.name,
+                     changes={  # {field: [before, after]}, as everywhere in the trail
+                         "backup_created_at": [None, result.info.created_at.isoformat()],
+                         "office": [None, result.info.office_name],
+                         "activities": [None, result.info.activity_count],
+                         "safety_copy": [None, result.safety_copy.name if result.safety_copy else ""]})

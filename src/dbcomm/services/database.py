@@ -9,8 +9,13 @@ from dbcomm.store.engine import Database
 from dbcomm.store.migrate import upgrade
 
 
-def open_database(path: Path | str | None = None) -> Database:
-    """Open (creating if needed) and migrate the database; raise DatabaseOpenError with a clear message."""
+def open_database(path: Path | str | None = None, *, defer_daily: bool = False) -> Database:
+    """Open (creating if needed) and migrate the database; raise DatabaseOpenError with a clear message.
+
+    With ``defer_daily`` (the window), only the quick structural check runs now; the first-of-day
+    full integrity check and the daily backup are left to ``daily_checks``, which the window runs
+    in the background once the register is on screen.
+    """
     from sqlalchemy.exc import DatabaseError as SADatabaseError
 
     from dbcomm.errors import DatabaseOpenError
@@ -24,12 +29,14 @@ def open_database(path: Path | str | None = None) -> Database:
     existed = target.is_file() and target.stat().st_size > 0
     db = Database(target)
     try:
-        if existed:
+        if existed and defer_daily:
+            backup.check_quick(db)
+        elif existed:
             backup.check_at_open(db)  # DatabaseOpenError("damaged") before anything is written
         upgrade(db, safety_copy=backup.before)
         ensure_shipped_plan(db)
         ensure_shipped_orgs(db)
-        if existed:
+        if existed and not defer_daily:
             _daily_backup(db)
     except SADatabaseError as exc:
         db.close()
@@ -56,3 +63,17 @@ def _daily_backup(db: Database) -> None:
         backup.daily(db)
     except (UserError, OSError) as exc:
         logging.getLogger(__name__).warning("daily backup failed: %s", exc)
+
+
+def daily_checks(db: Database) -> None:
+    """The first start of the day: full integrity check, then the daily backup (known good).
+
+    Raises DamagedDatabaseError (a DatabaseOpenError, reason 'damaged') if the check fails.
+    Safe to run in a background thread while the register is in use (WAL readers do not block).
+    """
+    from dbcomm.services import backup
+
+    if backup.has_daily_backup(db.path, backup.now().date()):
+        return
+    backup.check_at_open(db)
+    _daily_backup(db)

@@ -188,6 +188,9 @@ def import_orgs_csv(db: Database, path: Path) -> int:
             raise ImportFileError(_("Line {line}: the name is empty. Nothing was imported.").format(line=line))
         rows.append((line, row, kind))
     count = 0
+    from dbcomm.services import backup
+
+    backup.before(db, "org-import")
     with db.write() as s:
         audit.record(s, actor, 'import', entity='organisation', summary=_("{n} units from {file}").format(n=len(rows), file=Path(path).name))
         for line, row, kind in rows:

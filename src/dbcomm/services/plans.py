@@ -456,7 +456,11 @@ class PlanImportResult:
 
 def import_plan_file(db: Database, path: Path) -> PlanImportResult:
     require(db, Perm.IMPORT)
-    return import_plan_dict(db, read_plan_file(path))
+    data = read_plan_file(path)
+    from dbcomm.services import backup
+
+    backup.before(db, "plan-import")
+    return import_plan_dict(db, data)
 
 
 def import_plan_dict(db: Database, data: dict[str, Any]) -> PlanImportResult:

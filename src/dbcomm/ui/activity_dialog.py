@@ -37,6 +37,7 @@ from dbcomm.domain.models import (
     PlanTree,
     ReachBreakdown,
 )
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import nfc
 from dbcomm.domain.vocab import (
     AUDIENCES,
@@ -47,9 +48,9 @@ from dbcomm.domain.vocab import (
     SEXES,
     SUBTYPES,
 )
-from dbcomm.errors import UserError, ValidationFailed
+from dbcomm.errors import PermissionDenied, UserError, ValidationFailed
 from dbcomm.i18n import _, format_date, format_number
-from dbcomm.services import activities, orgs
+from dbcomm.services import activities, auth, orgs
 from dbcomm.services import attachments as attachment_store
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
@@ -300,6 +301,12 @@ class ActivityDialog(QDialog):
         # Only now is the button inside the dialog: set earlier, QDialog forgets it and makes the
         # first auto-default button ("Add files…") the default, so Enter opened the file chooser.
         self.save_button.setDefault(True)
+        try:  # a reader (e.g. the registry clerk) sees the activity and why it cannot be saved
+            auth.require(self.db, Perm.EDIT_ACTIVITIES)
+        except PermissionDenied as exc:
+            self.save_button.setEnabled(False)
+            self.save_new_button.setEnabled(False)
+            self.summary_error.show_message(str(exc))
 
     def _number(self, form: QFormLayout, tab: int, name: str, caption: str) -> NumberEdit:
         e = NumberEdit()

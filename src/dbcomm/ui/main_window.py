@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
 from dbcomm import __version__
+from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_number
-from dbcomm.services import activities, plans, settings
+from dbcomm.services import activities, auth, plans, settings
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
+from dbcomm.ui.audit_view import AuditView
 from dbcomm.ui.orgs_view import OrgsView
+from dbcomm.ui.periods_view import PeriodsView
 from dbcomm.ui.plan_view import PlanView
 from dbcomm.ui.register_view import RegisterView
 from dbcomm.ui.tasks import run_with_progress
@@ -20,6 +23,8 @@ from dbcomm.ui.tasks import run_with_progress
 
 class MainWindow(QMainWindow):
     language_changed = Signal()
+    logged_out = Signal()
+    database_replaced = Signal(object)  # a restore or hand-over import: the new Database
 
     def __init__(self, db: Database, parent: QWidget | None = None):
         super().__init__(parent)
@@ -50,7 +55,12 @@ class MainWindow(QMainWindow):
         self.orgs_view.changed.connect(lambda: self.register.reload_places() if self.register else None)
         self.tabs.addTab(self.plan_view, _("Plan"))
         self.tabs.addTab(self.orgs_view, _("Directory"))
+        self._build_account_tabs()
         self._build_menus()
+        self._build_account_menus()
+        from dbcomm.ui.backup_dialogs import install_data_menu
+
+        self.data_menu = install_data_menu(self)  # Data: back up, restore, hand-over
 
     def _fill_plan_combo(self) -> None:
         self.plan_combo.blockSignals(True)
@@ -77,6 +87,9 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(index)
         self.register = new
         new._update_status()
+        new.history_requested.connect(self.show_history)
+        if getattr(self, "periods_view", None) is not None:
+            self.periods_view.set_plan(self.plan_id)
 
     def _on_plan_chosen(self) -> None:
         pid = self.plan_combo.currentData()
@@ -112,6 +125,73 @@ class MainWindow(QMainWindow):
         about = QAction(_("About dbcomm"), self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
+
+    # --- accounts, periods, audit trail ---------------------------------------------------
+    def _build_account_tabs(self) -> None:
+        self.actor = auth.current(self.db)
+        self.periods_view = PeriodsView(self.db, self.plan_id, self)
+        self.periods_view.changed.connect(lambda: self.register.refresh() if self.register else None)
+        self.tabs.addTab(self.periods_view, _("Periods"))
+        self.audit_view: AuditView | None = None
+        if self.actor.can(Perm.VIEW_AUDIT):
+            self.audit_view = AuditView(self.db, self)
+            self.tabs.addTab(self.audit_view, _("Audit trail"))
+
+    def _build_account_menus(self) -> None:
+        """File → Change my password / Log out; Administration → Accounts (administrators only)."""
+        bar = self.menuBar()
+        file_menu = bar.actions()[0].menu()
+        quit_action = next(a for a in file_menu.actions() if a.shortcut() == QKeySequence("Ctrl+Q"))
+        self.change_password_action = QAction(_("Change my password…"), self)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.logout_action = QAction(_("Log out"), self)
+        self.logout_action.triggered.connect(self.logout)
+        logged_in = self.actor.user_id is not None
+        self.change_password_action.setVisible(logged_in)
+        self.logout_action.setVisible(logged_in and not self.actor.single_user)
+        file_menu.insertAction(quit_action, self.change_password_action)
+        file_menu.insertAction(quit_action, self.logout_action)
+        file_menu.insertSeparator(quit_action)
+        self.admin_menu = QMenu(_("&Administration"), self)
+        self.accounts_action = QAction(_("Accounts…"), self)
+        self.accounts_action.triggered.connect(self.open_accounts)
+        self.admin_menu.addAction(self.accounts_action)
+        bar.insertMenu(bar.actions()[-1], self.admin_menu)  # before Help
+        allowed = self.actor.can(Perm.MANAGE_USERS)
+        self.admin_menu.menuAction().setVisible(allowed)
+        self.accounts_action.setEnabled(allowed)
+        if not self.actor.can(Perm.EDIT_ACTIVITIES):
+            for a in file_menu.actions():
+                if a.text().startswith(_("New activity…")):
+                    a.setVisible(False)
+        name = self.actor.display if self.actor.user_id is not None else ""
+        if name:
+            self.who_label = QLabel(_("Logged in: {name}").format(name=name))
+            self.who_label.setObjectName("logged_in")
+            self.statusBar().addPermanentWidget(self.who_label)
+
+    def show_history(self, entity_uuid: str) -> None:
+        if self.audit_view is None:
+            return
+        self.tabs.setCurrentWidget(self.audit_view)
+        self.audit_view.show_record(entity_uuid)
+
+    def open_accounts(self) -> None:
+        from dbcomm.ui.users_dialog import UsersDialog
+
+        UsersDialog(self.db, self).exec()
+
+    def change_password(self) -> bool:
+        from dbcomm.ui.login_dialog import ChangePasswordDialog
+
+        if not ChangePasswordDialog(self.db, self).exec():
+            return False
+        interaction.get().info(self, _("Change my password"), _("Your password was changed."))
+        return True
+
+    def logout(self) -> None:
+        auth.logout(self.db)
+        self.logged_out.emit()
 
     def export_csv(self) -> None:
         assert self.register is not None

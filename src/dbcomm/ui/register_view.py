@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
 
 from dbcomm.domain.models import ActivityFilter, PlanTree
 from dbcomm.domain.periods import Cutoff, PeriodKind, parse_period, period_containing
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.vocab import LANGUAGES
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_number, ngettext
-from dbcomm.services import activities, orgs
+from dbcomm.services import activities, auth, orgs
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.activity_dialog import ActivityDialog
@@ -37,6 +38,7 @@ class RegisterView(QWidget):
     """Emits ``status(text)`` with the totals of the filtered set."""
 
     status = Signal(str)
+    history_requested = Signal(str)  # the selected activity's uuid, for the audit trail
 
     def __init__(self, db: Database, tree: PlanTree, parent: QWidget | None = None):
         super().__init__(parent)
@@ -84,10 +86,17 @@ class RegisterView(QWidget):
         self.search_action = act(_("Search"), "Ctrl+F", lambda: self.search_edit.setFocus())
         self.refresh_action = act(_("Refresh"), "F5", self.refresh,
                                   _("Show changes saved from another window or workstation"))
+        self.history_action = act(_("History"), "Ctrl+H", self.show_history,
+                                  _("Who changed the selected activity, and what"))
         for a in (self.new_action, self.edit_action, self.duplicate_action, self.delete_action,
-                  self.undo_action, self.restore_action, self.nil_action):
+                  self.undo_action, self.restore_action, self.nil_action, self.history_action):
             self.toolbar.addAction(a)
         self.restore_action.setVisible(False)
+        # The services refuse anyway; a person without the right does not see the buttons.
+        self.can_edit = auth.current(self.db).can(Perm.EDIT_ACTIVITIES)
+        for a in (self.new_action, self.duplicate_action, self.delete_action, self.undo_action,
+                  self.nil_action):
+            a.setVisible(self.can_edit)
 
         filters = QWidget()
         fl = QHBoxLayout(filters)
@@ -263,7 +272,7 @@ class RegisterView(QWidget):
         )
 
     def _on_deleted_toggled(self, on: bool) -> None:
-        self.restore_action.setVisible(on)
+        self.restore_action.setVisible(on and self.can_edit)
         for a in (self.edit_action, self.duplicate_action, self.delete_action):
             a.setEnabled(not on)
         self.apply_filter()
@@ -349,7 +358,11 @@ class RegisterView(QWidget):
     def undo_delete(self) -> int:
         if not self._undo_ids:
             return 0
-        n = activities.restore(self.db, self._undo_ids)
+        try:
+            n = activities.restore(self.db, self._undo_ids)
+        except UserError as exc:
+            interaction.get().error(self, _("Undo delete"), str(exc))
+            return 0
         self._undo_ids = []
         self.undo_action.setEnabled(False)
         self.refresh()
@@ -359,9 +372,24 @@ class RegisterView(QWidget):
         ids = self.selected_ids()
         if not ids:
             return 0
-        n = activities.restore(self.db, ids)
+        try:
+            n = activities.restore(self.db, ids)
+        except UserError as exc:
+            interaction.get().error(self, _("Restore"), str(exc))
+            return 0
         self.refresh()
         return n
+
+    def show_history(self) -> str | None:
+        ids = self.selected_ids()
+        row = self.model.row(self.table.currentIndex().row()) if ids else None
+        if row is None or row.id != ids[0]:
+            rows = activities.rows_by_ids(self.db, ids[:1])
+            row = rows[0] if rows else None
+        if row is None:
+            return None
+        self.history_requested.emit(row.uuid)
+        return row.uuid
 
     def nil_statement(self) -> None:
         from dbcomm.ui.nil_dialog import NilDialog

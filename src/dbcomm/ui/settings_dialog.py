@@ -12,10 +12,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dbcomm.errors import ValidationFailed
+from dbcomm.domain.roles import Perm
+from dbcomm.errors import UserError, ValidationFailed
 from dbcomm.i18n import LANGUAGES, _, language
-from dbcomm.services import settings
+from dbcomm.services import auth, settings
 from dbcomm.store.engine import Database
+from dbcomm.ui import interaction
 from dbcomm.ui.office_form import OfficeForm
 
 
@@ -30,6 +32,9 @@ class SettingsDialog(QDialog):
         self.form = OfficeForm()
         self.form.set_value(settings.get_office(db))
         lay.addWidget(self.form)
+        # Only the language is each person's own; the office belongs to those who may change settings.
+        self.can_edit_office = auth.current(db).can(Perm.EDIT_SETTINGS)
+        self.form.setEnabled(self.can_edit_office)
         row = QFormLayout()
         self.language_combo = QComboBox()
         self.language_combo.setObjectName("language")
@@ -48,9 +53,13 @@ class SettingsDialog(QDialog):
 
     def save(self) -> bool:
         try:
-            settings.save_office(self.db, self.form.value())
+            if self.can_edit_office:
+                settings.save_office(self.db, self.form.value())
         except ValidationFailed as exc:
             self.form.show_errors(exc)
+            return False
+        except UserError as exc:
+            interaction.get().error(self, _("Settings"), str(exc))
             return False
         chosen = self.language_combo.currentData()
         self.language_changed = chosen != language()

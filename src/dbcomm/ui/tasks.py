@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from dbcomm.errors import UserError
@@ -32,6 +32,28 @@ class _Worker(QObject):
             self.done.emit(result)
 
 
+class _Relay(QObject):
+    """Created in the GUI thread: the worker's signals reach it queued, so the callbacks (which
+    close the dialog and show message boxes) run on the GUI thread, not in the worker."""
+
+    def __init__(self, ok: Callable[[Any], None], err: Callable[[str], None]):
+        super().__init__()
+        self._ok, self._err = ok, err
+
+    @Slot(object)
+    def ok(self, result: Any) -> None:
+        _live.discard(self)
+        self._ok(result)
+
+    @Slot(str)
+    def err(self, message: str) -> None:
+        _live.discard(self)
+        self._err(message)
+
+
+_live: set[_Relay] = set()  # each relay lives until its callback has run
+
+
 def run_with_progress(parent: QWidget, title: str, fn: Callable[[], Any],
                       on_done: Callable[[Any], None]) -> QThread:
     """Run ``fn`` in a thread; the window stays responsive; errors are shown in a message box."""
@@ -52,12 +74,14 @@ def run_with_progress(parent: QWidget, title: str, fn: Callable[[], Any],
         dialog.close()
         interaction.get().error(parent, title, message)
 
-    worker.done.connect(finish_ok)
-    worker.failed.connect(finish_err)
+    relay = _Relay(finish_ok, finish_err)
+    worker.done.connect(relay.ok)
+    worker.failed.connect(relay.err)
     worker.done.connect(thread.quit)
     worker.failed.connect(thread.quit)
     thread.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread._worker = worker  # type: ignore[attr-defined]  # keep it alive
+    _live.add(relay)
     thread.start()
     return thread
