@@ -482,3 +482,48 @@ def test_a_bare_database_file_copied_by_hand_can_be_restored(office_db, tmp_path
         assert len(titles(db)) == 12
     finally:
         db.close()
+
+
+def test_the_window_checks_in_the_background_and_still_finds_damage(db_path, monkeypatch):
+    # given a register with yesterday's daily backup
+    from dbcomm.services import demo
+    from dbcomm.services.database import daily_checks
+
+    db = open_database(db_path)
+    set_up_office(db)
+    demo.generate(db, 300, seed=12)
+    db.close()
+    monkeypatch.setattr(backup, "now", lambda: datetime(2026, 5, 4, 8, 0))
+    open_database(db_path).close()
+
+    # when the file is damaged and the window opens it the next day (checks deferred)
+    damage(db_path)
+    monkeypatch.setattr(backup, "now", lambda: datetime(2026, 5, 5, 8, 0))
+    try:
+        db = open_database(db_path, defer_daily=True)
+    except DatabaseOpenError as exc:  # the damage may already stop the migration step's reads
+        assert exc.reason in ("damaged", "not_a_database")
+        return
+
+    # then the background check reports it, and no daily backup of the damaged file is taken
+    with pytest.raises(DatabaseOpenError) as caught:
+        daily_checks(db)
+    db.close()
+    assert caught.value.reason == "damaged"
+    assert not backup.has_daily_backup(db_path, date(2026, 5, 5))
+
+
+def test_the_background_check_takes_the_daily_backup_of_a_healthy_register(db_path, monkeypatch):
+    from dbcomm.services import demo
+    from dbcomm.services.database import daily_checks
+
+    db = open_database(db_path)
+    set_up_office(db)
+    demo.generate(db, 50, seed=13)
+    db.close()
+    monkeypatch.setattr(backup, "now", lambda: datetime(2026, 5, 6, 8, 0))
+    db = open_database(db_path, defer_daily=True)
+    assert not backup.has_daily_backup(db_path, date(2026, 5, 6))
+    daily_checks(db)
+    db.close()
+    assert backup.has_daily_backup(db_path, date(2026, 5, 6))

@@ -35,6 +35,54 @@ def _install_qt_translator(app, language: str) -> None:  # type: ignore[no-untyp
         app.installTranslator(translator)
 
 
+def _start_daily_checks(app, db, holder, replace_database) -> None:  # type: ignore[no-untyped-def]
+    """First start of the day: full integrity check and daily backup, in the background.
+
+    The register is usable meanwhile (SQLite's WAL lets it read while the check runs). If the
+    check finds damage, the person is told at once and offered the latest good backup.
+    """
+    import threading
+
+    from PySide6.QtCore import QObject, Signal
+
+    from dbcomm.errors import DatabaseOpenError
+    from dbcomm.services.database import daily_checks
+
+    class _Relay(QObject):
+        damaged = Signal(object)
+
+    relay = _Relay(app)
+
+    def on_damaged(exc: DatabaseOpenError) -> None:
+        from dbcomm.ui.backup_dialogs import recover_at_start
+
+        window = holder.get("w")
+        if window is not None:
+            window.hide()
+        db.close()
+        recovered = recover_at_start(exc, db.path)
+        if recovered is None:
+            app.quit()
+        else:
+            replace_database(recovered)
+
+    relay.damaged.connect(on_damaged)
+
+    def work() -> None:
+        try:
+            daily_checks(db)
+        except DatabaseOpenError as exc:
+            if exc.reason == "damaged":
+                relay.damaged.emit(exc)
+        except Exception:  # noqa: BLE001 - a failed daily backup must never stop the work
+            import logging
+
+            logging.getLogger(__name__).exception("daily checks failed")
+
+    app._dbcomm_daily = relay  # type: ignore[attr-defined]  # keep the relay alive
+    threading.Thread(target=work, name="daily-checks", daemon=True).start()
+
+
 def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -48,7 +96,7 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     app.setApplicationName("dbcomm")
     app.setOrganizationName("dbcomm")
     try:
-        db = open_database(db_path)
+        db = open_database(db_path, defer_daily=True)
     except UserError as exc:
         from dbcomm.ui.backup_dialogs import recover_at_start
 
@@ -123,6 +171,7 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
         relogin()
 
     open_window()
+    _start_daily_checks(app, db, holder, replace_database)
     if os.environ.get("DBCOMM_EXIT_WHEN_READY"):
         # Used by the benchmark: report when the register is on screen, then quit.
         def ready() -> None:
