@@ -34,6 +34,15 @@ def main() -> int:
         signer_name="Lò Văn Thắng"))
     settings.mark_setup_done(db)
     demo.generate(db, 600)
+    from dbcomm.domain.roles import PeriodState
+    from dbcomm.services import periods, plans
+
+    plan_id = plans.default_plan(db).id
+    for key, states in (("2026-Q1", [PeriodState.SUBMITTED, PeriodState.APPROVED, PeriodState.LOCKED]),
+                        ("2026-Q2", [PeriodState.SUBMITTED, PeriodState.APPROVED]),
+                        ("2026-Q3", [PeriodState.SUBMITTED])):
+        for state in states:
+            periods.transition(db, plan_id, key, state)
 
     from dbcomm.ui.activity_dialog import ActivityDialog
     from dbcomm.ui.main_window import MainWindow
@@ -63,6 +72,13 @@ def main() -> int:
     w.tabs.setCurrentIndex(2)
     app.processEvents()
     w.grab().save(str(out / f"directory-{lang}.png"))
+    w.tabs.setCurrentWidget(w.periods_view)
+    app.processEvents()
+    w.grab().save(str(out / f"periods-{lang}.png"))
+    if getattr(w, "audit_view", None) is not None:
+        w.tabs.setCurrentWidget(w.audit_view)
+        app.processEvents()
+        w.grab().save(str(out / f"audit-{lang}.png"))
     wiz = SetupWizard(db)
     wiz.show()
     wiz.next()
