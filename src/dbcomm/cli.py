@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from dbcomm import __version__
-from dbcomm.i18n import _, set_language
+from dbcomm.i18n import _, ngettext, set_language
 
 
 def _date(text: str) -> date:
@@ -278,7 +278,7 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
         if args.if_empty and activities.totals(db, activities.ActivityFilter()).count:
             return 0
         n = demo.generate(db, args.count, seed=args.seed)
-        print(_("Added {n} demo activities.").format(n=format_number(n)))
+        print(ngettext("Added {n} demo activity.", "Added {n} demo activities.", n).format(n=format_number(n)))
         return 0
     if args.command == "activities":
         if args.action == "list":
@@ -308,11 +308,11 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             return 0
         if args.action == "delete":
             n = activities.delete(db, args.ids)
-            print(_("{n} activities moved to the recycle bin.").format(n=n))
+            print(ngettext("{n} activity moved to the recycle bin.", "{n} activities moved to the recycle bin.", n).format(n=format_number(n)))
             return 0
         if args.action == "restore":
             n = activities.restore(db, args.ids)
-            print(_("{n} activities restored.").format(n=n))
+            print(ngettext("{n} activity restored.", "{n} activities restored.", n).format(n=format_number(n)))
             return 0
     if args.command == "plan":
         if args.action == "list":
@@ -346,7 +346,7 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             return 0
         if args.action == "import":
             n = orgs.import_orgs_csv(db, args.file)
-            print(_("Imported {n} units.").format(n=n))
+            print(ngettext("Imported {n} unit.", "Imported {n} units.", n).format(n=format_number(n)))
             return 0
     return 1
 

@@ -24,7 +24,7 @@ from dbcomm.domain.models import OrgInfo
 from dbcomm.domain.text import fold
 from dbcomm.domain.vocab import ORG_KINDS, label
 from dbcomm.errors import UserError
-from dbcomm.i18n import _, format_date
+from dbcomm.i18n import _, format_date, format_number, ngettext
 from dbcomm.services import orgs
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
@@ -199,4 +199,4 @@ class OrgsView(QWidget):
             return
         self.reload()
         self.changed.emit()
-        interaction.get().info(self, _("Import units"), _("Imported {n} units.").format(n=n))
+        interaction.get().info(self, _("Import units"), ngettext("Imported {n} unit.", "Imported {n} units.", n).format(n=format_number(n)))

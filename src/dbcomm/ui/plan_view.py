@@ -133,7 +133,7 @@ class IndicatorDialog(_Form):
         self._years = years
         self.form.addRow(_("Code"), self.code_edit)
         self.form.addRow(_("Name"), self.name_edit)
-        self.form.addRow(_("Unit"), self.unit_edit)
+        self.form.addRow(_("Unit of measure"), self.unit_edit)
         self.form.addRow(_("Objective"), self.node_combo)
         self.form.addRow(_("Baseline"), self.baseline_edit)
         self.form.addRow(_("Baseline year"), self.baseline_year)
@@ -252,7 +252,7 @@ class PlanView(QWidget):
         self.tree_widget = QTreeWidget()
         self.tree_widget.setObjectName("plan_tree")
         self.tree_widget.setColumnCount(4)
-        self.tree_widget.setHeaderLabels([_("Item"), _("Unit"), _("Baseline"), _("Targets")])
+        self.tree_widget.setHeaderLabels([_("Item"), _("Unit of measure"), _("Baseline"), _("Targets")])
         self.tree_widget.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             self.tree_widget.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)

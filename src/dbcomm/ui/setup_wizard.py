@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from dbcomm.domain.models import ActivityFilter
 from dbcomm.domain.roles import Role
 from dbcomm.errors import UserError, ValidationFailed
-from dbcomm.i18n import LANGUAGES, _, format_number, language
+from dbcomm.i18n import LANGUAGES, _, format_number, language, ngettext
 from dbcomm.services import activities, auth, demo, settings
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
@@ -188,7 +188,7 @@ class _FinishPage(QWizardPage):
         existing = activities.totals(wizard.db, ActivityFilter()).count
         if existing:
             self.demo_check.setEnabled(False)
-            self.demo_check.setText(_("The register already holds {n} activities.").format(n=format_number(existing)))
+            self.demo_check.setText(ngettext("The register already holds {n} activity.", "The register already holds {n} activities.", existing).format(n=format_number(existing)))
         lay.addStretch(1)
 
 
