@@ -30,6 +30,26 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "register.sqlite3"
 
 
+@pytest.fixture(scope="session")
+def new_database_file(tmp_path_factory):
+    """One freshly created and migrated database per run, to copy for tests that need one."""
+    from dbcomm.services.database import open_database
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    open_database(path).close()
+    return path
+
+
+@pytest.fixture
+def copied_db_path(tmp_path: Path, new_database_file: Path) -> Path:
+    """A copy of a new database: the same file open_database makes, without migrating again."""
+    import shutil
+
+    path = tmp_path / "register.sqlite3"
+    shutil.copyfile(new_database_file, path)
+    return path
+
+
 @pytest.fixture
 def db(db_path: Path):
     from dbcomm.services.database import open_database

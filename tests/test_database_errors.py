@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import threading
 from datetime import date, timedelta
@@ -19,20 +18,10 @@ from dbcomm.services.database import open_database
 from dbcomm.store import engine as engine_module
 
 
-@pytest.fixture(scope="module")
-def new_database_file(tmp_path_factory):
-    """One freshly created and migrated database per module, to copy for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    open_database(path).close()
-    return path
-
-
 @pytest.fixture
-def db_path(tmp_path, new_database_file):
-    """A copy of a new database: the same file open_database makes, without migrating again."""
-    path = tmp_path / "register.sqlite3"
-    shutil.copyfile(new_database_file, path)
-    return path
+def db_path(copied_db_path):
+    """A new database, copied from one made once per run (no migration each time)."""
+    return copied_db_path
 
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import unicodedata
 from datetime import date
 
@@ -13,24 +12,13 @@ from dbcomm.domain.models import ActivityFilter, ActivityInput
 from dbcomm.domain.text import fold, vi_sort_key
 from dbcomm.errors import ImportFileError, UserError, ValidationFailed
 from dbcomm.services import activities, orgs
-from dbcomm.services.database import open_database
 from dbcomm.services.orgs import OrgFields
 
 
-@pytest.fixture(scope="module")
-def new_database_file(tmp_path_factory):
-    """One freshly created and migrated database per module, to copy for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    open_database(path).close()
-    return path
-
-
 @pytest.fixture
-def db_path(tmp_path, new_database_file):
-    """A copy of a new database: the same file open_database makes, without migrating again."""
-    path = tmp_path / "register.sqlite3"
-    shutil.copyfile(new_database_file, path)
-    return path
+def db_path(copied_db_path):
+    """A new database, copied from one made once per run (no migration each time)."""
+    return copied_db_path
 
 
 DISTRICT_LEVEL = {"city", "town", "district"}

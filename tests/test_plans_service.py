@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import date
 from importlib import resources
@@ -17,20 +16,10 @@ from dbcomm.services.database import open_database
 from dbcomm.services.plans import PlanFields
 
 
-@pytest.fixture(scope="module")
-def new_database_file(tmp_path_factory):
-    """One freshly created and migrated database per module, to copy for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    open_database(path).close()
-    return path
-
-
 @pytest.fixture
-def db_path(tmp_path, new_database_file):
-    """A copy of a new database: the same file open_database makes, without migrating again."""
-    path = tmp_path / "register.sqlite3"
-    shutil.copyfile(new_database_file, path)
-    return path
+def db_path(copied_db_path):
+    """A new database, copied from one made once per run (no migration each time)."""
+    return copied_db_path
 
 
 def summary(tree: PlanTree) -> dict:
