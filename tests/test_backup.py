@@ -418,7 +418,7 @@ def test_cli_backup_now_list_to_check_and_restore(office_db, tmp_path, capsys):
     # restore without --yes and without a terminal → nothing changes
     digest = sha256(office_db)
     code, out, err = run(capsys, office_db, "backup", "restore", str(copy))
-    assert code == 3 and "--yes" in err
+    assert code == 5 and "--yes" in err
     assert sha256(office_db) == digest
     assert "UBND xã Mường Phăng" in out  # the preview was shown
 
@@ -527,3 +527,24 @@ def test_the_background_check_takes_the_daily_backup_of_a_healthy_register(db_pa
     daily_checks(db)
     db.close()
     assert backup.has_daily_backup(db_path, date(2026, 5, 6))
+
+
+def test_a_backup_is_never_written_over_a_file_nor_into_a_missing_folder(office_db, tmp_path):
+    # given the database and a file already on the stick
+    db = open_database(office_db)
+    usb = tmp_path / "USB"
+    usb.mkdir()
+    existing = usb / "so-cu.dbcbak"
+    existing.write_bytes(b"an older backup")
+    digest = hashlib.sha256(office_db.read_bytes()).hexdigest()
+    try:
+        # when a backup is aimed at the database itself, at the existing file, or at a mistyped stick
+        for target in (office_db, existing, tmp_path / "USBB" / "so.dbcbak"):
+            with pytest.raises(backup.UserError):
+                backup.backup_to(db, target)
+    finally:
+        db.close()
+    # then nothing was overwritten and no folder was made
+    assert existing.read_bytes() == b"an older backup"
+    assert hashlib.sha256(office_db.read_bytes()).hexdigest() == digest
+    assert not (tmp_path / "USBB").exists()

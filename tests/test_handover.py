@@ -59,6 +59,7 @@ def old_pc(tmp_path):  # type: ignore[no-untyped-def]
 def test_a_hand_over_file_imported_on_a_new_pc_reproduces_the_office(old_pc, tmp_path):
     # given the old PC's register, exported as a hand-over file to a USB stick
     before = snapshot(old_pc)
+    (tmp_path / "USB").mkdir()  # the stick is plugged in
     target = tmp_path / "USB" / "ban-giao.dbcbak"
     info = handover.export(old_pc, target)
     assert info.kind == "handover" and info.activity_count == 3 and info.attachment_count == 2

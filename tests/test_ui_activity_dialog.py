@@ -416,3 +416,21 @@ def test_an_edit_after_someone_else_saved_is_refused_with_an_explanation(qtbot, 
     assert d.isVisible()
     assert d.summary_error.isVisible() and d.summary_error.text()
     assert activities.get(db, aid).title == "Bài viết của đồng nghiệp"
+
+
+def test_opening_an_activity_of_a_submitted_period_says_so_before_any_typing(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]
+    # given an activity of 2026-Q2 and the period submitted
+    from dbcomm.domain.roles import PeriodState
+    from dbcomm.services import periods
+
+    activity_id = _log(db, plan, "Họp bản tuyên truyền học tập suốt đời", date(2026, 5, 20), "F3")
+    periods.transition(db, plan.plan.id, "2026-Q2", PeriodState.SUBMITTED)
+
+    # when the person opens it
+    d = ActivityDialog(db, plan, record=activities.get(db, activity_id))
+    qtbot.addWidget(d)
+    d.show()
+
+    # then the dialog says why it cannot be changed, and Save is off
+    assert "2026-Q2" in d.summary_error.text() and d.summary_error.isVisible()
+    assert not d.save_button.isEnabled()

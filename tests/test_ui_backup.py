@@ -179,6 +179,7 @@ def test_back_up_to_a_usb_stick_writes_one_checked_file_and_says_so(qtbot, offic
 
 def test_hand_over_export_then_import_through_the_menu(qtbot, office, fake, tmp_path, monkeypatch):
     # given a hand-over file exported from Mường Phăng's window
+    (tmp_path / "USB").mkdir()
     target = tmp_path / "USB" / "ban-giao.dbcbak"
     fake.save_file_result = target
     w = window(qtbot, office)

@@ -181,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except EOFError:
+        print(_("Error: no password was given. Without a terminal, set DBCOMM_PASSWORD."), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_("Cancelled."), file=sys.stderr)
+        return 130
 
 
 def _login(db, args) -> None:  # type: ignore[no-untyped-def]
@@ -493,6 +499,12 @@ def _backup_main(args) -> int:  # type: ignore[no-untyped-def]
     except UserError as exc:
         print(_("Error: {message}").format(message=exc), file=sys.stderr)
         return 2
+    except EOFError:
+        print(_("Error: no password was given. Without a terminal, set DBCOMM_PASSWORD."), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_("Cancelled."), file=sys.stderr)
+        return 130
 
 
 def _open_logged_in(path: Path, args):  # type: ignore[no-untyped-def]
@@ -582,7 +594,7 @@ def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
         question = _("Replace the content of {path} with this backup?").format(path=path)
     if question and not args.yes and not _ask(question):
         print(_("Nothing was changed. Add --yes to go ahead without being asked."), file=sys.stderr)
-        return 3
+        return 5
     if args.command == "handover":
         result = handover.import_file(path, args.file, replace_existing=True, accept_other_office=True)
     else:

@@ -1070,6 +1070,7 @@ def backup_to(db: Database, target: PathLike, *, kind: str = "backup",
     from dbcomm.services.auth import require
 
     actor = require(db, Perm.BACKUP)
+    target = check_target(db, Path(target))
     info = create(db.path, target, reason="handover" if kind == "handover" else "manual", kind=kind,
                   include_attachments=True, require_good=True, clock=clock)
     with db.write() as s:
@@ -1077,6 +1078,24 @@ def backup_to(db: Database, target: PathLike, *, kind: str = "backup",
                      entity="handover" if kind == "handover" else "database",
                      summary=Path(target).name, changes={"sha256": [None, sha256_file(Path(target))]})
     return info
+
+
+def check_target(db: Database, target: Path) -> Path:
+    """Where a backup or hand-over file may be written: never over an existing file (least of all
+    the database itself), only into a folder that exists (a mistyped USB path must not quietly
+    land on the local disk).  Adds the .dbcbak suffix when missing."""
+    target = Path(target)
+    live = {db.path.resolve(), Path(str(db.path) + "-wal").resolve(), Path(str(db.path) + "-shm").resolve()}
+    if target.resolve() in live:
+        raise UserError(_("{path} is the database itself; choose another file name.").format(path=target))
+    if target.suffix.lower() != SUFFIX:
+        target = target.with_name(target.name + SUFFIX)
+    if not target.parent.is_dir():
+        raise UserError(_("The folder {folder} does not exist. Is the USB stick plugged in? Nothing was "
+                          "written.").format(folder=target.parent))
+    if target.exists():
+        raise UserError(_("{path} already exists; choose another name. Nothing was written.").format(path=target))
+    return target
 
 
 def authorize_restore(db: Database) -> Actor:

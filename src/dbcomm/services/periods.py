@@ -175,3 +175,13 @@ def period_of(db: Database, plan_id: int, day: date, kind: PeriodKind = PeriodKi
         plan = s.get(Plan, plan_id)
         cutoff = Cutoff(plan.cutoff) if plan else Cutoff.CALENDAR
     return period_containing(day, kind, cutoff).key
+
+
+def frozen_notice(db: Database, plan_id: int, day: date | None) -> str | None:
+    """The reason an activity of ``day`` cannot change now (None if it can), to show up front."""
+    with db.read() as s:
+        try:
+            check_editable(s, plan_id, [day])
+        except PeriodLockedError as exc:
+            return str(exc)
+    return None

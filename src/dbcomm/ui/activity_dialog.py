@@ -75,6 +75,13 @@ class ActivityDialog(QDialog):
         self.setWindowTitle(_("Edit activity") if record else _("Log an activity"))
         self.setMinimumSize(760, 600)
         self._build()
+        if record is not None:
+            from dbcomm.services.periods import frozen_notice
+
+            notice = frozen_notice(db, record.plan_id, record.date_start)
+            if notice:  # say it before any typing, not after
+                self.summary_error.show_message(notice)
+                self.save_button.setEnabled(False)
         start = record or template
         if start is not None:
             self._load(start)
