@@ -416,9 +416,15 @@ def _audit(db, args) -> int:  # type: ignore[no-untyped-def]
         return 0 if report.ok else 4
     for e in audit.entries(db, entity_uuid=args.record, username=args.person, date_from=args.date_from,
                            date_to=args.date_to, limit=args.limit):
-        changes = "; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in e.changes.items())
-        print("\t".join([str(e.id), format_datetime(e.at), e.full_name or e.username, _(audit.ACTIONS.get(e.action, e.action)),
-                         e.entity, e.summary, changes]))
+        def shown(value: object) -> str:
+            return "—" if value in (None, "") else str(value)
+
+        changes = "; ".join(
+            f"{_(audit.FIELD_LABELS[k]) if k in audit.FIELD_LABELS else k}: {shown(v[0])} → {shown(v[1])}"
+            for k, v in e.changes.items())
+        entity = _(audit.ENTITY_LABELS[e.entity]) if e.entity in audit.ENTITY_LABELS else e.entity
+        print("\t".join([str(e.id), format_datetime(e.at), e.full_name or e.username,
+                         _(audit.ACTIONS.get(e.action, e.action)), entity, e.summary, changes]))
     return 0
 
 

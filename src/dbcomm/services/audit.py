@@ -39,6 +39,51 @@ ACTIONS: dict[str, str] = {
 }
 
 
+ENTITY_LABELS: dict[str, str] = {
+    "activity": N_("activity"),
+    "nil_statement": N_("no-activity statement"),
+    "office": N_("office"),
+    "period": N_("period"),
+    "register": N_("register"),
+    "settings": N_("settings"),
+    "user": N_("account"),
+    "indicator": N_("indicator"),
+    "organisation": N_("unit"),
+    "plan": N_("plan"),
+    "plan_node": N_("objective or task"),
+    "database": N_("database"),
+    "handover": N_("hand-over file"),
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "date_start": N_("Start date"),
+    "date_end": N_("End date"),
+    "form": N_("Form"),
+    "subtype": N_("Kind"),
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "place": N_("Place"),
+    "languages": N_("Languages"),
+    "items": N_("Items"),
+    "minutes": N_("Minutes"),
+    "sessions": N_("Sessions"),
+    "reach_total": N_("People reached"),
+    "partner": N_("Partner"),
+    "cost": N_("Cost (VND)"),
+    "funding": N_("Funding"),
+    "notes": N_("Notes"),
+    "objectives": N_("Objectives"),
+    "programmes": N_("Programmes"),
+    "reach": N_("Reach breakdown"),
+    "attachments": N_("Attachments"),
+    "state": N_("State"),
+    "period": N_("Period"),
+    "role": N_("Role"),
+    "full_name": N_("Full name"),
+    "active": N_("Active"),
+}
+
+
 def _canonical(e: AuditEntry) -> bytes:
     payload = [
         e.at.isoformat(timespec="microseconds"), e.username, e.full_name, e.action, e.entity,

@@ -26,53 +26,12 @@ from PySide6.QtWidgets import (
 from dbcomm.errors import UserError
 from dbcomm.i18n import N_, _, format_datetime, format_number, ngettext
 from dbcomm.services import audit
-from dbcomm.services.audit import AuditRow
+from dbcomm.services.audit import ENTITY_LABELS, FIELD_LABELS, AuditRow
 from dbcomm.store.engine import Database
 from dbcomm.ui.widgets import DateEdit
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
-ENTITY_LABELS: dict[str, str] = {
-    "activity": N_("activity"),
-    "nil_statement": N_("no-activity statement"),
-    "office": N_("office"),
-    "period": N_("period"),
-    "register": N_("register"),
-    "settings": N_("settings"),
-    "user": N_("account"),
-    "indicator": N_("indicator"),
-    "organisation": N_("unit"),
-    "plan": N_("plan"),
-    "plan_node": N_("objective or task"),
-}
-
-FIELD_LABELS: dict[str, str] = {
-    "date_start": N_("Start date"),
-    "date_end": N_("End date"),
-    "form": N_("Form"),
-    "subtype": N_("Kind"),
-    "title": N_("Title"),
-    "description": N_("Description"),
-    "place": N_("Place"),
-    "languages": N_("Languages"),
-    "items": N_("Items"),
-    "minutes": N_("Minutes"),
-    "sessions": N_("Sessions"),
-    "reach_total": N_("People reached"),
-    "partner": N_("Partner"),
-    "cost": N_("Cost (VND)"),
-    "funding": N_("Funding"),
-    "notes": N_("Notes"),
-    "objectives": N_("Objectives"),
-    "programmes": N_("Programmes"),
-    "reach": N_("Reach breakdown"),
-    "attachments": N_("Attachments"),
-    "state": N_("State"),
-    "period": N_("Period"),
-    "role": N_("Role"),
-    "full_name": N_("Full name"),
-    "active": N_("Active"),
-}
 
 COLUMNS = [N_("Time"), N_("Person"), N_("Action"), N_("Affected record"), N_("Summary")]
 
@@ -156,7 +115,7 @@ class AuditView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
-        for i, width in enumerate((130, 200, 150, 150)):
+        for i, width in enumerate((130, 200, 210, 190)):
             header.resizeSection(i, width)
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -121,6 +121,7 @@ class _OfficePage(QWizardPage):
         self.form = OfficeForm(with_signer=False)
         lay = QVBoxLayout(self)
         lay.addWidget(self.form)
+        lay.addStretch(1)
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt's name
         office = self.form.value()
@@ -150,6 +151,7 @@ class _SignerPage(QWizardPage):
         self.form = OfficeForm(with_identity=False)
         lay = QVBoxLayout(self)
         lay.addWidget(self.form)
+        lay.addStretch(1)
 
     def initializePage(self) -> None:  # noqa: N802
         office = settings.get_office(self.wiz.db)
