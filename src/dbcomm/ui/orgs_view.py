@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -29,7 +28,7 @@ from dbcomm.services import orgs
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.plan_view import _Form
-from dbcomm.ui.widgets import DateEdit
+from dbcomm.ui.widgets import DateEdit, add_buttons
 
 
 class _OptionalDate(QWidget):
@@ -126,14 +125,9 @@ class OrgsView(QWidget):
         self.table.doubleClicked.connect(lambda _i: self.edit())
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
-        for text, slot, name in ((_("Add unit…"), self.add, "add"), (_("Edit…"), self.edit, "edit"),
-                                 (_("Delete"), self.delete, "delete"),
-                                 (_("Import from CSV…"), self.import_csv, "import")):
-            b = QPushButton(text)
-            b.setObjectName(name)
-            b.clicked.connect(slot)
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        add_buttons(buttons, [(_("Add unit…"), self.add, "add"), (_("Edit…"), self.edit, "edit"),
+                              (_("Delete"), self.delete, "delete"),
+                              (_("Import from CSV…"), self.import_csv, "import")])
         lay.addLayout(buttons)
         self.reload()
 

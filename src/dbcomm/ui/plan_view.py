@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -29,7 +28,7 @@ from dbcomm.i18n import N_, _, format_date, format_number
 from dbcomm.services import plans
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
-from dbcomm.ui.widgets import DateEdit, ErrorLabel
+from dbcomm.ui.widgets import DateEdit, ErrorLabel, add_buttons
 
 CUTOFF_LABELS = {
     Cutoff.CALENDAR.value: N_("Calendar periods (1st to end of month)"),
@@ -233,17 +232,13 @@ class PlanView(QWidget):
         self.plan_combo.currentIndexChanged.connect(self._on_plan_chosen)
         top.addWidget(QLabel(_("Plan:")))
         top.addWidget(self.plan_combo, 1)
-        for text, slot, name in (
+        add_buttons(top, [
             (_("New plan…"), self.new_plan, "new_plan"),
             (_("Plan details…"), self.edit_plan, "edit_plan"),
             (_("Make default"), self.make_default, "make_default"),
             (_("Import plan file…"), self.import_plan, "import_plan"),
             (_("Export plan file…"), self.export_plan, "export_plan"),
-        ):
-            b = QPushButton(text)
-            b.setObjectName(name)
-            b.clicked.connect(slot)
-            top.addWidget(b)
+        ], stretch=False)
         lay.addLayout(top)
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -262,18 +257,13 @@ class PlanView(QWidget):
         self.tree_widget.itemDoubleClicked.connect(lambda _i, _c: self.edit_item())
         lay.addWidget(self.tree_widget, 1)
         buttons = QHBoxLayout()
-        for text, slot, name in (
+        add_buttons(buttons, [
             (_("Add objective"), self.add_objective, "add_objective"),
             (_("Add task"), self.add_task, "add_task"),
             (_("Add indicator"), self.add_indicator, "add_indicator"),
             (_("Edit…"), self.edit_item, "edit_item"),
             (_("Delete"), self.delete_item, "delete_item"),
-        ):
-            b = QPushButton(text)
-            b.setObjectName(name)
-            b.clicked.connect(slot)
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        ])
         lay.addLayout(buttons)
         self.reload()
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from PySide6.QtCore import QDate, QLocale, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDateEdit,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QWidget,
 )
 
@@ -127,3 +130,14 @@ class ErrorLabel(QLabel):
     def show_message(self, text: str) -> None:
         self.setText(text)
         self.setVisible(bool(text))
+
+
+def add_buttons(layout: QBoxLayout, specs: list[tuple[str, Callable[[], object], str]], stretch: bool = True) -> None:
+    """Add (text, slot, object name) buttons to ``layout``, then a stretch."""
+    for text, slot, name in specs:
+        b = QPushButton(text)
+        b.setObjectName(name)
+        b.clicked.connect(slot)
+        layout.addWidget(b)
+    if stretch:
+        layout.addStretch(1)
