@@ -282,3 +282,34 @@ def test_a_commune_added_in_the_directory_tab_reaches_the_register_filter(qtbot,
     click(qtbot, button(window.orgs_view, "add"))
 
     assert window.register.place_combo.findText(COMMUNE) >= 0
+
+
+def test_a_data_entry_clerk_sees_the_plan_and_directory_but_cannot_edit_them(qtbot, db):  # type: ignore[no-untyped-def]
+    # given an office with an administrator and a data-entry clerk, the clerk logged in
+    from PySide6.QtWidgets import QPushButton
+
+    from dbcomm.domain.roles import Role
+    from dbcomm.services import auth, plans
+    from dbcomm.ui.orgs_view import OrgsView
+    from dbcomm.ui.plan_view import PlanView
+
+    auth.create_user(db, "quantri", "Nguyễn Văn Quản", Role.ADMIN, "quantri-2026")
+    auth.authenticate(db, "quantri", "quantri-2026")
+    auth.create_user(db, "lan", "Lò Thị Lan", Role.ENTRY, "nhaplieu-2026")
+    auth.logout(db)
+    auth.authenticate(db, "lan", "nhaplieu-2026")
+
+    # when the clerk opens the plan and the directory
+    plan_view = PlanView(db, plans.default_plan(db).id)
+    orgs_view = OrgsView(db)
+    qtbot.addWidget(plan_view)
+    qtbot.addWidget(orgs_view)
+
+    # then editing buttons are off, exporting stays on, and the tree is shown
+    def enabled(w, name: str) -> bool:  # type: ignore[no-untyped-def]
+        return w.findChild(QPushButton, name).isEnabled()
+
+    assert not enabled(plan_view, "add_objective") and not enabled(plan_view, "import_plan")
+    assert enabled(plan_view, "export_plan")
+    assert not enabled(orgs_view, "add") and not enabled(orgs_view, "import")
+    assert plan_view.tree_widget.topLevelItemCount() == 4

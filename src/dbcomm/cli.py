@@ -574,9 +574,8 @@ def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
             return 0
         finally:
             db.close()
-    # restore / import: the database must be closed while its content is replaced
-    info = backup.inspect(args.file, work_dir=backup.backup_dir_for(path) if path.parent.is_dir() else None)
-    print(backup.describe(info))
+    # restore / import: the database must be closed while its content is replaced.
+    # The role is checked first: someone who may not restore learns nothing of the backup.
     actor = None
     if path.is_file() and path.stat().st_size > 0:
         try:
@@ -588,6 +587,8 @@ def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
                 actor = backup.authorize_restore(db)
             finally:
                 db.close()
+    info = backup.inspect(args.file, work_dir=backup.backup_dir_for(path) if path.parent.is_dir() else None)
+    print(backup.describe(info))
     other = backup.other_office(path, info)
     if other:
         print(_("Warning: this backup belongs to “{found}”, but this database belongs to “{current}”.").format(

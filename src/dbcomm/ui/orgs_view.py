@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from dbcomm.domain.models import OrgInfo
+from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold
 from dbcomm.domain.vocab import ORG_KINDS, label
 from dbcomm.errors import UserError
@@ -28,7 +29,7 @@ from dbcomm.services import orgs
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.plan_view import _Form
-from dbcomm.ui.widgets import DateEdit, add_buttons
+from dbcomm.ui.widgets import DateEdit, add_buttons, enable_for
 
 
 class _OptionalDate(QWidget):
@@ -129,6 +130,7 @@ class OrgsView(QWidget):
                               (_("Delete"), self.delete, "delete"),
                               (_("Import from CSV…"), self.import_csv, "import")])
         lay.addLayout(buttons)
+        enable_for(db, self, {Perm.EDIT_DIRECTORY: ("add", "edit", "delete"), Perm.IMPORT: ("import",)})
         self.reload()
 
     def reload(self) -> None:

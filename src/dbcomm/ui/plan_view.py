@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
 
 from dbcomm.domain.models import IndicatorInfo, PlanNodeInfo, PlanTree
 from dbcomm.domain.periods import Cutoff
+from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError, ValidationFailed
 from dbcomm.i18n import N_, _, format_date, format_number
 from dbcomm.services import plans
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
-from dbcomm.ui.widgets import DateEdit, ErrorLabel, add_buttons
+from dbcomm.ui.widgets import DateEdit, ErrorLabel, add_buttons, enable_for
 
 CUTOFF_LABELS = {
     Cutoff.CALENDAR.value: N_("Calendar periods (1st to end of month)"),
@@ -265,6 +266,11 @@ class PlanView(QWidget):
             (_("Delete"), self.delete_item, "delete_item"),
         ])
         lay.addLayout(buttons)
+        enable_for(db, self, {
+            Perm.EDIT_PLAN: ("new_plan", "edit_plan", "make_default", "add_objective", "add_task",
+                             "add_indicator", "edit_item", "delete_item"),
+            Perm.IMPORT: ("import_plan",), Perm.EXPORT: ("export_plan",),
+        })
         self.reload()
 
     # --- showing ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dbcomm.i18n import format_number, language, parse_number
+from dbcomm.i18n import _, format_number, language, parse_number
 
 
 def qt_locale() -> QLocale:
@@ -141,3 +141,25 @@ def add_buttons(layout: QBoxLayout, specs: list[tuple[str, Callable[[], object],
         layout.addWidget(b)
     if stretch:
         layout.addStretch(1)
+
+
+def enable_for(db: object, widget: QWidget, names_by_perm: dict[object, tuple[str, ...]]) -> None:
+    """Turn off the buttons (by object name) whose permission the logged-in person lacks.
+
+    The services refuse anyway; this only spares the person a refusal.
+    """
+    from dbcomm.errors import UserError
+    from dbcomm.services.auth import current
+
+    try:
+        actor = current(db)  # type: ignore[arg-type]
+    except UserError:
+        return
+    for perm, names in names_by_perm.items():
+        allowed = actor.can(perm)  # type: ignore[arg-type]
+        for name in names:
+            button = widget.findChild(QPushButton, name)
+            if button is not None:
+                button.setEnabled(allowed)
+                if not allowed:
+                    button.setToolTip(_("Your role does not allow this."))
