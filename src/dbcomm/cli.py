@@ -531,7 +531,7 @@ def _open_logged_in(path: Path, args):  # type: ignore[no-untyped-def]
 def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
     from dbcomm.errors import UserError
     from dbcomm.i18n import format_date, format_number
-    from dbcomm.services import backup, handover
+    from dbcomm.services import backup
 
     if args.command == "backup" and args.action == "list":
         for e in backup.list_backups(path):
@@ -602,17 +602,10 @@ def _backup_dispatch(path: Path, args) -> int:  # type: ignore[no-untyped-def]
     if question and not args.yes and not _ask(question):
         print(_("Nothing was changed. Add --yes to go ahead without being asked."), file=sys.stderr)
         return 5
-    if args.command == "handover":
-        result = handover.import_file(path, args.file, replace_existing=True, accept_other_office=True)
-    else:
-        result = backup.restore(path, args.file, accept_other_office=True)
-    from dbcomm.services.database import open_database
+    from dbcomm.services.database import restore_and_open
 
-    db = open_database(path)
-    try:
-        backup.note_restore(db, actor, result)
-    finally:
-        db.close()
+    result, db = restore_and_open(path, args.file, actor, handover_import=args.command == "handover")
+    db.close()
     if result.safety_copy:
         print(_("Restored. The previous state was kept in {path}.").format(path=result.safety_copy))
     else:

@@ -76,3 +76,21 @@ def daily_checks(db: Database) -> None:
         return
     backup.check_at_open(db)
     _daily_backup(db)
+
+
+def restore_and_open(db_path: Path, source: Path, actor: object | None, *, handover_import: bool = False):  # type: ignore[no-untyped-def]
+    """Replace the (closed) database at ``db_path`` with a backup or hand-over file, open the result,
+    and record the restore in its audit trail.  Returns (RestoreResult, opened Database)."""
+    from dbcomm.services import backup, handover
+
+    if handover_import:
+        result = handover.import_file(db_path, source, replace_existing=True, accept_other_office=True)
+    else:
+        result = backup.restore(db_path, source, accept_other_office=True)
+    new_db = open_database(db_path)
+    try:
+        backup.note_restore(new_db, actor, result)  # type: ignore[arg-type]
+    except BaseException:
+        new_db.close()
+        raise
+    return result, new_db

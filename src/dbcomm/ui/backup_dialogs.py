@@ -209,19 +209,9 @@ def confirm_and_restore(window: MainWindow, info: BackupInfo, actor: Any, *, han
         return
 
     def work() -> tuple[backup.RestoreResult, Database]:
-        from dbcomm.services.database import open_database
+        from dbcomm.services.database import restore_and_open
 
-        if handover_import:
-            result = handover.import_file(db_path, info.path, replace_existing=True, accept_other_office=True)
-        else:
-            result = backup.restore(db_path, info.path, accept_other_office=True)
-        new_db = open_database(db_path)
-        try:
-            backup.note_restore(new_db, actor, result)
-        except BaseException:
-            new_db.close()
-            raise
-        return result, new_db
+        return restore_and_open(db_path, info.path, actor, handover_import=handover_import)
 
     def done(outcome: tuple[backup.RestoreResult, Database]) -> None:
         result, new_db = outcome
@@ -275,7 +265,6 @@ def recover_at_start(exc: UserError, db_path: Path | None) -> Database | None:
     Returns the restored, opened database, or None (the app then stops).
     """
     from dbcomm.paths import default_db_path
-    from dbcomm.services.database import open_database
 
     it = interaction.get()
     title = _("dbcomm cannot open the database")
@@ -299,14 +288,9 @@ def recover_at_start(exc: UserError, db_path: Path | None) -> Database | None:
         return None
 
     def work() -> tuple[backup.RestoreResult, Database]:
-        result = backup.restore(path, good.path, accept_other_office=True)
-        new_db = open_database(path)
-        try:
-            backup.note_restore(new_db, None, result)
-        except BaseException:
-            new_db.close()
-            raise
-        return result, new_db
+        from dbcomm.services.database import restore_and_open
+
+        return restore_and_open(path, good.path, None)
 
     outcome = run_blocking(_("Restoring…"), work)
     if isinstance(outcome, _Failed):
