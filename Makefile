@@ -14,6 +14,9 @@ DEB_PACKAGES := python3-venv python3-pip libegl1 libgl1 libx11-6 libdbus-1-3 lib
   libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 \
   libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core
 
+# The benchmark's baseline: what offices use today to turn a document into PDF.
+BENCH_DEB_PACKAGES := libreoffice-writer-nogui
+
 .PHONY: help run demo test lint typecheck bench translations extract sysdeps screenshots clean
 
 help:  ## list the targets
@@ -57,7 +60,9 @@ test: $(STAMP) translations lint  ## set up and run the whole test suite
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP) translations  ## measure speed at province scale (100,000 activities)
+	@scripts/sysdeps.sh --optional $(BENCH_DEB_PACKAGES)
 	$(BIN)/python bench/bench_register.py
+	$(BIN)/python bench/bench_reports.py
 
 screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img

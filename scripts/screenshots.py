@@ -66,10 +66,10 @@ def main() -> int:
     app.processEvents()
     d.grab().save(str(out / f"activity-dialog-people-{lang}.png"))
     d.close()
-    w.tabs.setCurrentIndex(1)
+    w.tabs.setCurrentWidget(w.plan_view)
     app.processEvents()
     w.grab().save(str(out / f"plan-{lang}.png"))
-    w.tabs.setCurrentIndex(2)
+    w.tabs.setCurrentWidget(w.orgs_view)
     app.processEvents()
     w.grab().save(str(out / f"directory-{lang}.png"))
     w.tabs.setCurrentWidget(w.periods_view)
@@ -79,6 +79,7 @@ def main() -> int:
         w.tabs.setCurrentWidget(w.audit_view)
         app.processEvents()
         w.grab().save(str(out / f"audit-{lang}.png"))
+    shoot_reports(app, w, db, plan_id, out, lang)
     wiz = SetupWizard(db)
     wiz.show()
     wiz.next()
@@ -89,6 +90,66 @@ def main() -> int:
     db.close()
     print(f"screenshots written to {out}")
     return 0
+
+
+def shoot_reports(app, w, db, plan_id: int, out: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """The reports tab, the report editor, the preview and the coverage tab."""
+    import time
+
+    from dbcomm.domain.report import Narrative
+    from dbcomm.services import reports
+    from dbcomm.ui.pdf_preview import PdfPreviewDialog
+    from dbcomm.ui.report_editor import ReportEditor
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    ids = []
+    for key, number in (("2026-Q1", "05"), ("2026-H1", "12"), ("2026-Q3", ""), ("2026-9M", "")):
+        cfg = reports.default_settings(db, plan_id, key)
+        cfg.number = number
+        cfg.distribution = ["Phòng Văn hóa - Xã hội huyện;", "Đảng ủy, HĐND xã;"]
+        cfg.archive_unit = "VHXH"
+        draft = reports.draft_narrative(reports.compute(db, cfg, Narrative()))
+        info = reports.save_draft(db, None, cfg, draft)
+        if key != "2026-9M":
+            reports.build(db, info.id)
+        ids.append(info.id)
+    w.tabs.setCurrentWidget(w.reports_view)
+    w.reports_view.reload(select_id=ids[2])
+    settle(0.2)
+    w.grab().save(str(out / f"reports-{lang}.png"))
+
+    editor = ReportEditor(db, plan_id, report_id=ids[2], parent=w)
+    editor.resize(1180, 780)
+    editor.show()
+    editor.narrative_tabs.setCurrentIndex(2)
+    settle(0.2)
+    editor.grab().save(str(out / f"report-editor-{lang}.png"))
+    editor.close()
+
+    rendered = reports.render_stored(db, ids[2])
+    preview = PdfPreviewDialog(db, rendered.pdf, info=reports.get_report(db, ids[2]).info,
+                               identical=rendered.identical, changed=2, parent=w)
+    preview.resize(1000, 1060)
+    preview.show()
+    settle()
+    preview.grab().save(str(out / f"report-preview-{lang}.png"))
+    preview.view.go_to_page(preview.page_count() - 1)
+    settle()
+    preview.grab().save(str(out / f"report-preview-annex-{lang}.png"))
+    preview.close()
+
+    w.tabs.setCurrentWidget(w.dashboard)
+    w.dashboard.year_spin.setValue(2025)
+    settle(0.2)
+    w.grab().save(str(out / f"coverage-{lang}.png"))
+    w.dashboard.by_place.setChecked(True)
+    settle(0.2)
+    w.grab().save(str(out / f"coverage-places-{lang}.png"))
 
 
 if __name__ == "__main__":

@@ -111,6 +111,17 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
 
     _install_qt_translator(app, i18n.language())
 
+    from dbcomm.services.fonts import check_fonts
+
+    try:
+        check_fonts()  # a damaged installation is said at once, not found later as boxes in a PDF
+    except UserError as exc:
+        from dbcomm.ui import interaction
+
+        interaction.get().error(None, i18n._("dbcomm cannot start"), str(exc))
+        db.close()
+        return 3
+
     from dbcomm.ui.login_dialog import ensure_logged_in
 
     # Accounts: single-user mode or the login dialog (a database without accounts needs none;

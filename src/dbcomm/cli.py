@@ -142,8 +142,36 @@ def build_parser() -> argparse.ArgumentParser:
     orgs.add_parser("list")
     oi = orgs.add_parser("import", help=_("import units/communes from CSV"))
     oi.add_argument("file", type=Path)
+    _add_report_commands(sub)
     _add_backup_commands(sub)
     return parser
+
+
+def _add_report_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    rep = sub.add_parser("report", help=_("period reports (PDF) and the coverage of the plan")).add_subparsers(
+        dest="action", required=True)
+    rb = rep.add_parser("build", help=_("build a period report from the register and write its PDF"))
+    rb.add_argument("--period", required=True,
+                    help=_("period: 2026, 2026-Q3, 2026-05, 2026-H1, 2026-9M or 2026-01-15..2026-03-14"))
+    rb.add_argument("--out", type=Path, help=_("PDF file to write (default: BC-<period>.pdf here)"))
+    rb.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
+    rb.add_argument("--subject", help=_("subject line (default: made from the period)"))
+    rb.add_argument("--recipient", help=_("recipient (Kính gửi); several separated by ';'"))
+    rb.add_argument("--number", default="", help=_("document number (default: blank, for the registry)"))
+    rb.add_argument("--date", type=_date, help=_("document date dd/mm/yyyy (default: today)"))
+    rb.add_argument("--place", help=_("place name of the date line (default: from the office settings)"))
+    rb.add_argument("--distribution", default="", help=_("'Nơi nhận' lines, separated by ';'"))
+    rb.add_argument("--archive", default="", help=_("unit after 'Lưu: VT,'"))
+    rb.add_argument("--no-annex", action="store_true", help=_("leave out the list of activities"))
+    rb.add_argument("--no-compare", action="store_true", help=_("leave out the comparison with last year"))
+    rep.add_parser("list", help=_("the reports stored in this database"))
+    rp = rep.add_parser("pdf", help=_("write a stored report's PDF again, exactly as it was built"))
+    rp.add_argument("id", type=int)
+    rp.add_argument("--out", type=Path, required=True)
+    rc = rep.add_parser("coverage", help=_("activities per objective, task and form, by month or place"))
+    rc.add_argument("--year", type=int, help=_("plan year (default: this year)"))
+    rc.add_argument("--by", choices=["month", "place"], default="month")
+    rc.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,6 +365,8 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             return 0
     if args.command == "users":
         return _users(db, args)
+    if args.command == "report":
+        return _report(db, args)
     if args.command == "periods":
         return _periods(db, args)
     if args.command == "audit":
@@ -355,6 +385,60 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             print(ngettext("Imported {n} unit.", "Imported {n} units.", n).format(n=format_number(n)))
             return 0
     return 1
+
+
+def _report(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from dbcomm.i18n import format_date, format_datetime, format_number
+    from dbcomm.services import reports
+
+    if args.action == "list":
+        for r in reports.list_reports(db):
+            print("\t".join([str(r.id), r.period_key, r.subject, r.number or "—", format_date(r.doc_date),
+                             format_number(r.activity_count), format_datetime(r.built_at), r.built_by,
+                             r.pdf_sha256[:16]]))
+        return 0
+    if args.action == "pdf":
+        rendered = reports.render_stored(db, args.id)
+        path = reports.save_pdf(db, rendered.pdf, args.out, report_id=args.id)
+        print(_("Wrote {path}.").format(path=path))
+        if not rendered.identical:
+            print(_("Warning: this PDF differs from the one built (the application was updated since); "
+                    "its figures are the same."), file=sys.stderr)
+        return 0
+    if args.action == "coverage":
+        plan_id = _plan_id(db, args.plan)
+        grid = reports.coverage(db, plan_id, args.year or date.today().year, by=args.by)
+        print("\t".join(["", *grid.columns, _("Total")]))
+        for row in grid.rows:
+            indent = "  " if row.kind == "task" else ""
+            print("\t".join([f"{indent}{row.code}", *(str(c) if c else "·" for c in row.counts), str(row.total)]))
+        for ind in reports.indicator_progress(db, plan_id, grid.year):
+            target = format_number(ind.year_target) if ind.year_target is not None else "—"
+            value = format_number(ind.year_value) if ind.year_value is not None else "—"
+            print(f"{ind.code}\t{value} / {target} {ind.unit}")
+        return 0
+    # build
+    plan_id = _plan_id(db, args.plan)
+    cfg = reports.default_settings(db, plan_id, args.period)
+    cfg = replace(
+        cfg, number=args.number, doc_date=args.date, include_annex=not args.no_annex,
+        compare_last_year=not args.no_compare, archive_unit=args.archive,
+        distribution=[x.strip() for x in args.distribution.split(";") if x.strip()],
+        **({"subject": args.subject} if args.subject else {}),
+        **({"place": args.place} if args.place else {}),
+        **({"recipient": "\n".join(x.strip() for x in args.recipient.split(";"))} if args.recipient else {}))
+    reports.check_office(db)
+    narrative = reports.draft_narrative(reports.compute(db, cfg, reports.Narrative()))
+    info = reports.save_draft(db, None, cfg, narrative)
+    built = reports.build(db, info.id)
+    out = args.out or Path(f"BC-{built.info.period_key.replace('..', '_')}.pdf")
+    path = reports.save_pdf(db, built.pdf, out, report_id=built.info.id)
+    print(_("Report #{id} ({period}): {n} activities, {pages} pages. Wrote {path} (SHA-256 {sha}).").format(
+        id=built.info.id, period=built.info.period_key, n=format_number(built.info.activity_count),
+        pages=format_number(built.info.pdf_pages), path=path, sha=built.info.pdf_sha256[:16]))
+    return 0
 
 
 def _users(db, args) -> int:  # type: ignore[no-untyped-def]

@@ -161,6 +161,7 @@ class IndicatorInfo:
     baseline_year: int | None
     node_id: int | None
     targets: dict[int, float] = field(default_factory=dict)
+    measure: str = "manual"  # or a register measure, see domain.vocab.INDICATOR_MEASURES
 
 
 @dataclass

@@ -38,14 +38,16 @@ class Perm(StrEnum):
     BACKUP = "backup"
     RESTORE = "restore"
     VIEW_AUDIT = "view_audit"
+    BUILD_REPORT = "build_report"
 
 
 _ALL = frozenset(Perm)
 PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.ENTRY: frozenset({Perm.EDIT_ACTIVITIES, Perm.SUBMIT_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT}),
+    Role.ENTRY: frozenset({Perm.EDIT_ACTIVITIES, Perm.SUBMIT_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT,
+                           Perm.BUILD_REPORT}),
     Role.LEADER: frozenset({Perm.EDIT_ACTIVITIES, Perm.SUBMIT_PERIOD, Perm.APPROVE_PERIOD, Perm.LOCK_PERIOD,
-                            Perm.REOPEN_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT}),
-    Role.CLERK: frozenset({Perm.LOCK_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT}),
+                            Perm.REOPEN_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT}),
+    Role.CLERK: frozenset({Perm.LOCK_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT}),
     # The administrator keeps the workstation; approving reports stays with the leader.
     Role.ADMIN: _ALL - {Perm.APPROVE_PERIOD},
 }

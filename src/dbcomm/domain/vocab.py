@@ -80,6 +80,17 @@ ORG_KINDS: dict[str, str] = {
     "other": N_("Other"),
 }
 
+# How an indicator's achieved value is obtained: reported by the office each year, or
+# summed from the activity register.
+INDICATOR_MEASURES: dict[str, str] = {
+    "manual": N_("Reported by the office each year"),
+    "activities": N_("Number of activities (from the register)"),
+    "items": N_("Items, articles, programmes (from the register)"),
+    "sessions": N_("Sessions, broadcasts (from the register)"),
+    "minutes": N_("Minutes on air (from the register)"),
+    "reach": N_("People reached (from the register)"),
+}
+
 # Reach breakdown dimensions: (dimension code, vocabulary)
 REACH_DIMENSIONS: dict[str, dict[str, str]] = {
     "sex": SEXES,

@@ -34,6 +34,7 @@ ACTIONS: dict[str, str] = {
     "backup": N_("backed up"),
     "restore_backup": N_("restored a backup"),
     "sign": N_("signed"),
+    "build": N_("built"),
     "user": N_("changed an account"),
     "settings": N_("changed the settings"),
 }
@@ -53,6 +54,7 @@ ENTITY_LABELS: dict[str, str] = {
     "plan_node": N_("objective or task"),
     "database": N_("database"),
     "handover": N_("hand-over file"),
+    "report": N_("report"),
 }
 
 FIELD_LABELS: dict[str, str] = {

@@ -16,6 +16,7 @@ from dbcomm.domain.periods import Cutoff
 from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError
+from dbcomm.domain.vocab import INDICATOR_MEASURES
 from dbcomm.errors import ImportFileError, NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
 from dbcomm.services import audit
@@ -98,7 +99,7 @@ def get_tree(db: Database, plan_id: int) -> PlanTree:
         indicators = [
             IndicatorInfo(
                 i.id, i.uuid, i.code, i.name, i.unit, i.baseline, i.baseline_year, i.node_id,
-                {t.year: t.value for t in i.targets},
+                {t.year: t.value for t in i.targets}, i.measure or "manual",
             )
             for i in p.indicators
         ]
@@ -251,10 +252,12 @@ def delete_node(db: Database, node_id: int) -> None:
 def save_indicator(
     db: Database, plan_id: int, indicator_id: int | None, *, code: str, name: str, unit: str,
     baseline: float | None, baseline_year: int | None, node_id: int | None,
-    targets: dict[int, float],
+    targets: dict[int, float], measure: str = "manual",
 ) -> IndicatorInfo:
     code, name, unit = nfc_line(code), nfc_line(name), nfc_line(unit)
     errors = []
+    if measure not in INDICATOR_MEASURES:
+        errors.append(FieldError("measure", _("Choose how the indicator is measured.")))
     if not code:
         errors.append(FieldError("code", _("Enter a code, e.g. CT1.")))
     if not name:
@@ -280,10 +283,11 @@ def save_indicator(
             ind.version += 1
         ind.code, ind.name, ind.unit = code, name, unit
         ind.baseline, ind.baseline_year, ind.node_id = baseline, baseline_year, node_id
+        ind.measure = measure
         _set_targets(ind, targets)
         s.flush()
         return IndicatorInfo(ind.id, ind.uuid, ind.code, ind.name, ind.unit, ind.baseline,
-                             ind.baseline_year, ind.node_id, dict(targets))
+                             ind.baseline_year, ind.node_id, dict(targets), measure)
 
 
 def _set_targets(ind: Indicator, targets: dict[int, float]) -> None:
@@ -346,6 +350,7 @@ def _plan_to_dict(p: Plan) -> dict[str, Any]:
                 "objective": by_id[i.node_id].code if i.node_id in by_id else None,
                 "baseline": i.baseline, "baseline_year": i.baseline_year,
                 "targets": {str(t.year): t.value for t in i.targets},
+                "measure": i.measure or "manual",
             }
             for i in p.indicators
         ],
@@ -536,6 +541,7 @@ def _apply_children(s, plan: Plan, data: dict[str, Any], result: PlanImportResul
             Indicator, d.get("uuid"), code=nfc_line(d.get("code")), name=nfc_line(d.get("name")),
             unit=nfc_line(d.get("unit")), baseline=d.get("baseline"), baseline_year=d.get("baseline_year"),
             node_id=node.id if node else None, ordinal=i,
+            measure=d.get("measure") if d.get("measure") in INDICATOR_MEASURES else "manual",
         )
         _set_targets(ind, {int(y): float(v) for y, v in (d.get("targets") or {}).items()})
         seen[Indicator].add(ind.id)

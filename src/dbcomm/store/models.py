@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -130,6 +131,9 @@ class Indicator(Tracked, Base):
     unit: Mapped[str] = mapped_column(String(60), default="")
     baseline: Mapped[float | None] = mapped_column(Float)
     baseline_year: Mapped[int | None] = mapped_column(Integer)
+    # "manual" (the office reports the value each year) or a register measure:
+    # activities | items | sessions | minutes | reach (summed from the activity register)
+    measure: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
     plan: Mapped[Plan] = relationship(back_populates="indicators")
     targets: Mapped[list[IndicatorTarget]] = relationship(
@@ -144,6 +148,19 @@ class IndicatorTarget(Base):
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
+
+
+class IndicatorValue(Base):
+    """The value an office reports for a manual indicator in one year (e.g. 47 %)."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (UniqueConstraint("indicator_id", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class Organisation(Tracked, Base):
@@ -304,3 +321,32 @@ class PeriodStatus(Tracked, Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     changed_by: Mapped[str] = mapped_column(Text, default="")  # the person's name, as shown
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Report(Tracked, Base):
+    """A period report: its settings and narrative, and (once built) the exact content it showed.
+
+    ``content`` is the zlib-compressed JSON of ``domain.report.ReportContent``; rendering
+    it again gives the same PDF, whose SHA-256 is ``pdf_sha256``.
+    """
+
+    __tablename__ = "report"
+    __table_args__ = (Index("ix_report_plan_period", "plan_id", "period_key"),)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="RESTRICT"))
+    period_key: Mapped[str] = mapped_column(String(40))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    number: Mapped[str] = mapped_column(String(20), default="")
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    settings: Mapped[str] = mapped_column(Text, default="{}")  # JSON of ReportSettings
+    narrative: Mapped[str] = mapped_column(Text, default="{}")  # JSON of Narrative
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    activity_count: Mapped[int] = mapped_column(Integer, default=0)
+    versions_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the (uuid, version) list
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    pdf_pages: Mapped[int] = mapped_column(Integer, default=0)
+    built_at: Mapped[datetime | None] = mapped_column(DateTime)
+    built_by: Mapped[str] = mapped_column(Text, default="")
+    app_version: Mapped[str] = mapped_column(String(20), default="")

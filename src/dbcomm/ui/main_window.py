@@ -1,4 +1,4 @@
-"""The main window: register, plan and directory tabs, menus, the totals in the status bar."""
+"""The main window: register, reports, coverage, plan and directory tabs, menus, the totals in the status bar."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
 
 from dbcomm import __version__
+from dbcomm.domain.periods import Cutoff, parse_period
 from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_number
@@ -14,10 +15,13 @@ from dbcomm.services import activities, auth, plans, settings
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.audit_view import AuditView
+from dbcomm.ui.dashboard_view import DashboardView
 from dbcomm.ui.orgs_view import OrgsView
 from dbcomm.ui.periods_view import PeriodsView
 from dbcomm.ui.plan_view import PlanView
 from dbcomm.ui.register_view import RegisterView
+from dbcomm.ui.report_editor import ReportEditor
+from dbcomm.ui.reports_view import ReportsView
 from dbcomm.ui.tasks import run_with_progress
 
 
@@ -48,7 +52,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.plan_combo)
         self.statusBar().addWidget(self.status_label, 1)
         self.register: RegisterView | None = None
+        self.reports_view: ReportsView | None = None
+        self.dashboard: DashboardView | None = None
         self._build_register()
+        self.reports_view = ReportsView(db, self.plan_id, self)
+        self.tabs.addTab(self.reports_view, _("Reports"))
+        self.dashboard = DashboardView(db, self.plan_id, self)
+        self.dashboard.open_register.connect(self.show_in_register)
+        self.tabs.addTab(self.dashboard, _("Coverage"))
+        assert self.register is not None
+        self.register.model.totals_changed.connect(self.dashboard.mark_stale)
         self.plan_view = PlanView(db, self.plan_id, self)
         self.plan_view.changed.connect(self._on_plan_changed)
         self.orgs_view = OrgsView(db, self)
@@ -90,6 +103,11 @@ class MainWindow(QMainWindow):
         new.history_requested.connect(self.show_history)
         if getattr(self, "periods_view", None) is not None:
             self.periods_view.set_plan(self.plan_id)
+        if self.reports_view is not None:
+            self.reports_view.set_plan(self.plan_id)
+        if self.dashboard is not None:
+            self.dashboard.set_plan(self.plan_id)
+            new.model.totals_changed.connect(self.dashboard.mark_stale)
 
     def _on_plan_chosen(self) -> None:
         pid = self.plan_combo.currentData()
@@ -108,6 +126,10 @@ class MainWindow(QMainWindow):
         new = QAction(_("New activity…") + "\tCtrl+N", self)  # the register's own action holds the key
         new.triggered.connect(lambda: (self.tabs.setCurrentIndex(0), self.register.new_activity() if self.register else None))
         file_menu.addAction(new)
+        self.new_report_action = QAction(_("New report…"), self)
+        self.new_report_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.new_report_action.triggered.connect(self.new_report)
+        file_menu.addAction(self.new_report_action)
         export = QAction(_("Export register to CSV…"), self)
         export.triggered.connect(self.export_csv)
         file_menu.addAction(export)
@@ -160,6 +182,7 @@ class MainWindow(QMainWindow):
         allowed = self.actor.can(Perm.MANAGE_USERS)
         self.admin_menu.menuAction().setVisible(allowed)
         self.accounts_action.setEnabled(allowed)
+        self.new_report_action.setVisible(self.actor.can(Perm.BUILD_REPORT))
         if not self.actor.can(Perm.EDIT_ACTIVITIES):
             for a in file_menu.actions():
                 if a.text().startswith(_("New activity…")):
@@ -169,6 +192,43 @@ class MainWindow(QMainWindow):
             self.who_label = QLabel(_("Logged in: {name}").format(name=name))
             self.who_label.setObjectName("logged_in")
             self.statusBar().addPermanentWidget(self.who_label)
+
+    def new_report(self) -> ReportEditor | None:
+        assert self.reports_view is not None
+        self.tabs.setCurrentWidget(self.reports_view)
+        return self.reports_view.new_report()
+
+    def show_in_register(self, wanted: dict) -> None:  # type: ignore[type-arg]
+        """Show the register filtered to a cell of the coverage grid (objective/form × month/place)."""
+        reg = self.register
+        if reg is None:
+            return
+        tree = reg.tree
+        node_id = next((n.id for o in tree.objectives for n in (o, *o.children)
+                        if n.code == wanted.get("node_code")), None)
+        form_id = next((f.id for f in tree.forms if f.code == wanted.get("form_code")), None)
+        for combo, value in ((reg.node_combo, node_id), (reg.form_combo, form_id)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            combo.blockSignals(False)
+        reg.place_combo.blockSignals(True)
+        place = wanted.get("place")
+        reg.place_combo.setCurrentIndex(max(0, reg.place_combo.findText(place)) if place else 0)
+        reg.place_combo.blockSignals(False)
+        key = wanted.get("period_key")
+        reg.period_combo.blockSignals(True)
+        index = reg.period_combo.findData(key)
+        if index < 0 and key:
+            period = parse_period(key, Cutoff(tree.plan.cutoff))
+            index = reg.period_combo.findData("custom")
+            for edit, day in ((reg.from_edit, period.start), (reg.to_edit, period.end)):
+                edit.blockSignals(True)
+                edit.set_value(day)
+                edit.blockSignals(False)
+        reg.period_combo.setCurrentIndex(max(0, index))
+        reg.period_combo.blockSignals(False)
+        self.tabs.setCurrentWidget(reg)
+        reg.apply_filter()
 
     def show_history(self, entity_uuid: str) -> None:
         if self.audit_view is None:

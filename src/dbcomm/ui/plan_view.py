@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from dbcomm.domain.models import IndicatorInfo, PlanNodeInfo, PlanTree
 from dbcomm.domain.periods import Cutoff
 from dbcomm.domain.roles import Perm
+from dbcomm.domain.vocab import INDICATOR_MEASURES
 from dbcomm.errors import UserError, ValidationFailed
 from dbcomm.i18n import N_, _, format_date, format_number
 from dbcomm.services import plans
@@ -114,6 +115,13 @@ class IndicatorDialog(_Form):
         for o in tree.objectives:
             self.node_combo.addItem(f"{o.code}. {o.title}", o.id)
         self.node_combo.setCurrentIndex(max(0, self.node_combo.findData(ind.node_id if ind else None)))
+        self.measure_combo = QComboBox()
+        self.measure_combo.setObjectName("measure")
+        for code, text in INDICATOR_MEASURES.items():
+            self.measure_combo.addItem(_(text), code)
+        self.measure_combo.setCurrentIndex(max(0, self.measure_combo.findData(ind.measure if ind else "manual")))
+        self.measure_combo.setToolTip(_("Where the achieved value comes from: a figure the office reports "
+                                        "each year, or a sum over the activity register"))
         self.baseline_edit = QLineEdit("" if not ind or ind.baseline is None else f"{ind.baseline:g}")
         self.baseline_edit.setObjectName("baseline")
         self.baseline_year = QSpinBox()
@@ -135,6 +143,7 @@ class IndicatorDialog(_Form):
         self.form.addRow(_("Name"), self.name_edit)
         self.form.addRow(_("Unit of measure"), self.unit_edit)
         self.form.addRow(_("Objective"), self.node_combo)
+        self.form.addRow(_("Measured by"), self.measure_combo)
         self.form.addRow(_("Baseline"), self.baseline_edit)
         self.form.addRow(_("Baseline year"), self.baseline_year)
         self.form.addRow(_("Targets by year"), self.targets)
@@ -142,7 +151,7 @@ class IndicatorDialog(_Form):
             db, tree.plan.id, ind.id if ind else None, code=self.code_edit.text(), name=self.name_edit.text(),
             unit=self.unit_edit.text(), baseline=self._number(self.baseline_edit.text()),
             baseline_year=self.baseline_year.value() or None, node_id=self.node_combo.currentData(),
-            targets=self._target_values(),
+            targets=self._target_values(), measure=self.measure_combo.currentData(),
         )
 
     @staticmethod
