@@ -66,6 +66,7 @@ bench: $(STAMP) translations  ## measure speed at province scale (100,000 activi
 
 screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img
+	$(BIN)/python scripts/report_pages.py docs/img
 
 clean:  ## remove the virtual environment and build output
 	rm -rf $(VENV) build dist src/*.egg-info src/dbcomm/locale
