@@ -210,11 +210,11 @@ def sample_content(annex_rows: int = 30, **overrides: Any) -> ReportContent:
         by_programme=programmes,
         by_place=places,
         by_language=languages,
-        reach_by={
-            "Giới tính": [("Nữ", 9876), ("Nam", 8765)],
-            "Dân tộc": [("Thái", 10234), ("Mông", 6543), ("Kinh", 1864)],
-            "Đối tượng": [("Học sinh, sinh viên", 4321), ("Cán bộ, công chức", 987),
-                          ("Lao động nông thôn", 7654), ("Người dân", 5679)],
+        reach_by={  # each breakdown adds up to the 12.408 people reached
+            "Giới tính": [("Nữ", 6420), ("Nam", 5988)],
+            "Dân tộc": [("Thái", 6912), ("Mông", 4105), ("Kinh", 1391)],
+            "Đối tượng": [("Học sinh, sinh viên", 2870), ("Cán bộ, công chức", 655),
+                          ("Lao động nông thôn", 5102), ("Người dân", 3781)],
         },
         indicators=[
             IndicatorProgress("CT1", "Tỷ lệ người trong độ tuổi lao động có kỹ năng thông tin "
@@ -255,6 +255,23 @@ def sample_content(annex_rows: int = 30, **overrides: Any) -> ReportContent:
     if narrative_over:
         content.narrative = replace(content.narrative, **narrative_over)
     return replace(content, **overrides) if overrides else content
+
+
+def milestone_indicators(year: int = 2026) -> list[IndicatorProgress]:
+    """Indicators of a plan with targets for its milestone years only (2025, 2030), as the
+    province's plan ships: no indicator has a target for ``year``."""
+    return [
+        IndicatorProgress("CT1", "Tỷ lệ người trong độ tuổi lao động có kỹ năng thông tin và "
+                          "kỹ năng sống", "%", "manual", year, None, 52.0, None,
+                          [(2025, 50.0), (2030, 70.0)]),
+        IndicatorProgress("CT2", "Tỷ lệ người dân được công nhận “Công dân học tập”", "%",
+                          "manual", year, None, None, None, [(2025, 40.0), (2030, 60.0)]),
+        IndicatorProgress("CT6", "Số tin, bài, chương trình truyền thông về xây dựng xã hội "
+                          "học tập", "tin, bài", "items", year, None, 336.0, 2177.0, []),
+        IndicatorProgress("CT7", "Số lượt người được tiếp cận thông tin qua các hoạt động "
+                          "truyền thông", "lượt người", "reach", year, None, 183830.0,
+                          1006770.0, [(2030, 1200000.0)]),
+    ]
 
 
 def empty_content(**overrides: Any) -> ReportContent:

@@ -353,3 +353,55 @@ def test_orgs_import_then_list(run, tmp_path):
     _, listed, _ = run("orgs", "list")
     row = next(line for line in lines(listed) if "Xã Sín Thầu" in line)
     assert "Huyện Mường Nhé" in row
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def test_report_build_writes_the_pdf_and_pdf_rewrites_it_identically(run, db_path, tmp_path):
+    from dbcomm.services import demo
+
+    db = open_database(db_path)
+    demo.generate(db, 200, seed=5, end=date(2026, 11, 1))
+    demo.set_demo_office(db)
+    db.close()
+    narrative = tmp_path / "n.json"
+    narrative.write_text(json.dumps({"proposals": "Đề nghị cấp kinh phí in pa-nô."}, ensure_ascii=False),
+                         encoding="utf-8")
+    out = tmp_path / "BC-Q3.pdf"
+    code, stdout, stderr = run("report", "build", "--period", "2026-Q3", "--out", str(out), "--number", "7",
+                               "--date", "05/10/2026", "--narrative", str(narrative),
+                               "--distribution", "Như trên;UBND tỉnh (b/c)", "--archive", "VHXH")
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-raw", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Số: 07/BC-UBND" in text and "Đề nghị cấp kinh phí in pa-nô./." in text
+    assert text.count("- Như trên;") == 1 and "- Lưu: VT, VHXH." in text
+    code, stdout, _ = run("report", "list")
+    assert code == 0 and "2026-Q3" in stdout
+    report_id = stdout.split("\t")[0]
+    again = tmp_path / "again.pdf"
+    assert run("report", "pdf", report_id, "--out", str(again))[0] == 0
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(out.read_bytes()).digest()
+
+
+def test_report_build_says_what_is_wrong(run, db_path, tmp_path):
+    code, _, stderr = run("report", "build", "--period", "2026-Q3", "--out", str(tmp_path / "x.pdf"))
+    assert code == 2 and ("Tên đơn vị" in stderr or "Office name" in stderr)  # no office settings yet
+    assert not (tmp_path / "x.pdf").exists()
+    from dbcomm.services import demo
+
+    db = open_database(db_path)
+    demo.set_demo_office(db)
+    db.close()
+    code, _, stderr = run("report", "build", "--period", "quý 3")
+    assert code == 2 and "2026-Q3" in stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"chapter": "x"}', encoding="utf-8")
+    code, _, stderr = run("report", "build", "--period", "2026-Q3", "--narrative", str(bad),
+                          "--out", str(tmp_path / "y.pdf"))
+    assert code == 2 and "direction" in stderr and not (tmp_path / "y.pdf").exists()
+    code, _, stderr = run("report", "build", "--period", "2031", "--out", str(tmp_path / "z.pdf"))
+    assert code == 0 and "2022–2030" in stderr  # built, with a note

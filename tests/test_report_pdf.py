@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shutil
 import subprocess
@@ -23,8 +24,10 @@ from dbcomm.services.report_pdf import (
     agency_in_sentence,
     check_fonts,
     date_line,
+    distribution_lines,
     fmt_int,
     fmt_num,
+    fmt_pct,
     layout_info,
     number_line,
     render_pdf,
@@ -36,6 +39,7 @@ from report_samples import (
     LONG_TITLE,
     annex_title,
     empty_content,
+    milestone_indicators,
     sample_content,
 )
 
@@ -142,6 +146,17 @@ def test_numbers_use_vietnamese_grouping():
     assert fmt_num(None) == ""
 
 
+def test_percentages_always_have_one_decimal():
+    assert fmt_pct(14) == "14,0"
+    assert fmt_pct(12.06) == "12,1"
+    assert fmt_pct(120) == "120,0"
+    assert fmt_pct(89.04) == "89,0"
+    assert fmt_pct(1234.56) == "1.234,6"
+    assert fmt_pct(0) == "0,0"
+    assert fmt_pct(-0.01) == "0,0"
+    assert fmt_pct(None) == ""
+
+
 def test_document_number_takes_a_leading_zero_below_ten_or_leaves_room():
     assert number_line("5", "UBND") == "Số: 05/BC-UBND"
     assert number_line("05", "UBND") == "Số: 05/BC-UBND"
@@ -211,6 +226,92 @@ def test_several_recipients_are_listed_under_kinh_gui():
     lines = [ln.strip() for ln in pdf_text(data, 1, 1).splitlines()]
     assert "Kính gửi: - Sở Giáo dục và Đào tạo tỉnh Điện Biên;" in lines
     assert "- Hội Khuyến học tỉnh." in lines
+
+
+def _rules(data: bytes, page: int = 0) -> list[tuple[float, float, float, float]]:
+    """The short horizontal lines drawn on a page: (left, bottom, right, top) of each."""
+    pdf = pdfium.PdfDocument(data)
+    try:
+        out = []
+        for obj in pdf[page].get_objects():
+            if obj.type == pdfium_raw.FPDF_PAGEOBJ_PATH:
+                left, bottom, right, top = obj.get_bounds()
+                if top - bottom < 2 and 20 < right - left < 300:
+                    out.append((left, bottom, right, top))
+        return out
+    finally:
+        pdf.close()
+
+
+@pytest.mark.parametrize(
+    ("agency", "expected"),
+    [
+        ("UBND XÃ MƯỜNG PHĂNG (DỮ LIỆU MẪU)", ["UBND XÃ MƯỜNG PHĂNG", "(DỮ LIỆU MẪU)"]),
+        ("ỦY BAN NHÂN DÂN XÃ MƯỜNG PHĂNG", ["ỦY BAN NHÂN DÂN", "XÃ MƯỜNG PHĂNG"]),
+        ("ỦY BAN NHÂN DÂN XÃ MƯỜNG PHĂNG (DỮ LIỆU MẪU)",
+         ["ỦY BAN NHÂN DÂN", "XÃ MƯỜNG PHĂNG", "(DỮ LIỆU MẪU)"]),
+        ("ỦY BAN NHÂN DÂN THÀNH PHỐ ĐIỆN BIÊN PHỦ", ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ ĐIỆN BIÊN PHỦ"]),
+        ("ỦY BAN NHÂN DÂN THỊ XÃ MƯỜNG LAY", ["ỦY BAN NHÂN DÂN", "THỊ XÃ MƯỜNG LAY"]),
+        ("SỞ GIÁO DỤC VÀ ĐÀO TẠO TỈNH ĐIỆN BIÊN", ["SỞ GIÁO DỤC VÀ ĐÀO TẠO", "TỈNH ĐIỆN BIÊN"]),
+        ("PHÒNG VĂN HÓA - XÃ HỘI HUYỆN ĐIỆN BIÊN", ["PHÒNG VĂN HÓA - XÃ HỘI", "HUYỆN ĐIỆN BIÊN"]),
+        ("UBND XÃ MƯỜNG PHĂNG", ["UBND XÃ MƯỜNG PHĂNG"]),
+    ],
+)
+def test_agency_names_break_before_the_place_and_keep_brackets_whole(agency, expected):
+    report_pdf._ensure_fonts()
+    width = report_pdf._DocHeader.LEFT_SHARE * report_pdf.BODY_W - 4
+    lines, size = report_pdf._agency_lines(agency, width)
+    assert lines == expected
+    assert 12 <= size <= 13
+
+
+def test_a_long_agency_name_is_printed_whole_in_good_lines_with_the_rule_clear_below():
+    agency = "UBND XÃ MƯỜNG PHĂNG (DỮ LIỆU MẪU)"
+    data = render_pdf(sample_content(annex_rows=0, header={"agency": agency}))
+    lines = [ln.strip() for ln in pdf_text(data, 1, 1).splitlines()]
+    assert "UBND XÃ MƯỜNG PHĂNG" in lines and "(DỮ LIỆU MẪU)" in lines
+    (_size, chars) = page_chars(data)[0]
+    joined = "".join(c[0] for c in chars)
+    at = joined.index("(DỮLIỆUMẪU)")
+    agency_bottom = min(c[2] for c in chars[at : at + len("(DỮLIỆUMẪU)")])
+    at = joined.index("Độclập-Tựdo-Hạnhphúc")
+    motto_bottom = min(c[2] for c in chars[at : at + len("Độclập-Tựdo-Hạnhphúc")])
+    rules = _rules(data)
+    left = [r for r in rules if r[2] < A4_W * 0.45]
+    right = [r for r in rules if r[0] > A4_W * 0.45 and r[3] > motto_bottom - 20]
+    assert len(left) == 1 and right
+    # clear of the brackets' descenders and of the "p" by 3 pt (the bounds of a drawn line
+    # take in its width and some more: the real gap is larger)
+    assert left[0][3] <= agency_bottom - 3
+    assert max(r[3] for r in right) <= motto_bottom - 3
+
+
+def test_header_rules_leave_room_for_descenders_at_every_size():
+    report_pdf._ensure_fonts()
+    for agency in ("ỦY BAN NHÂN DÂN XÃ MƯỜNG PHĂNG", "UBND XÃ MƯỜNG PHĂNG (DỮ LIỆU MẪU)",
+                   "ỦY BAN NHÂN DÂN PHƯỜNG NAM THANH (THÀNH PHỐ ĐIỆN BIÊN PHỦ)"):
+        header = sample_content(annex_rows=0, header={"agency": agency}).header
+        head = report_pdf._DocHeader(header, report_pdf.BODY_W)
+        last_baseline = head.left_baselines[-1][2]
+        descent = report_pdf._descent(report_pdf.BOLD, head.left_size)
+        gap = head.left_rule_y - report_pdf.LINE_WIDTH / 2 - (last_baseline + descent)
+        assert gap >= 3
+        assert head.number_y - head.left_rule_y >= 18  # and the number line well below
+
+
+def test_pdf_metadata_name_the_report_by_its_subject():
+    subject = "Kết quả thực hiện công tác truyền thông về xây dựng xã hội học tập quý IV năm 2025"
+    for number, title in (("", f"Báo cáo: {subject}"),
+                          ("5", f"Báo cáo số 05/BC-UBND: {subject}")):
+        pdf = pdfium.PdfDocument(render_pdf(sample_content(annex_rows=0,
+                                                           header={"number": number})))
+        try:
+            meta = pdf.get_metadata_dict()
+        finally:
+            pdf.close()
+        assert meta["Title"] == title
+        assert meta["Subject"] == subject
+        assert "/BC" not in meta["Subject"]
 
 
 def test_header_appears_on_page_one_only(sample_pdf, sample_pages):
@@ -315,15 +416,61 @@ def test_tables_by_objective_programme_place_and_language(sample, sample_text):
     assert text.count("một hoạt động có thể được tính ở nhiều dòng") >= 3
     for category in ("Theo giới tính", "Theo dân tộc", "Theo đối tượng"):
         assert category in text
-    assert "Nữ 9.876" in text
+    assert "Nữ 6.420 51,7" in text
+    assert "Cán bộ, công chức 655 5,3" in text
+
+
+def _table_rows(text: str, code: str, stop: str) -> list[str]:
+    """The pdftotext lines of one row of a table: from the line starting with ``code`` to the
+    first line starting with ``stop`` (the unit, which follows the wrapped name)."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    first = next(i for i, ln in enumerate(lines) if ln.startswith(code + " "))
+    last = next(i for i in range(first, len(lines)) if lines[i].startswith(stop))
+    return lines[first : last + 1]
 
 
 def test_indicator_rows_show_target_value_percent_milestones_and_cumulative(sample_text):
     text = flat(sample_text)
-    assert "Kế hoạch năm 2025" in text
-    assert "% 50 46,5 93 50 70" in text
-    assert "% 40 41,2 103 40 60" in text
+    for head in ("Kế hoạch năm 2025", "Thực hiện năm 2025 (đến hết kỳ báo cáo)",
+                 "Đạt so với kế hoạch năm (%)", "Mục tiêu năm 2030", "Lũy kế từ đầu Kế hoạch"):
+        assert head in text, head
+    assert "Mục tiêu năm 2025" not in text  # the 2025 milestone is the 2025 target
+    assert "% 50,0 46,5 93,0 70,0" in text
+    assert "% 40,0 41,2 103,0 60,0" in text
     assert "lượt người 60.000 52.345 87,2 300.000 187.654" in text
+    assert "Cột “Lũy kế”: từ năm đầu thực hiện Kế hoạch đến hết kỳ báo cáo." in text
+    # the names have room: three lines at most even with every column present
+    assert len(_table_rows(sample_text, "CT1", "%")) <= 4
+
+
+def test_indicator_table_without_targets_for_the_year_drops_those_columns():
+    content = sample_content(annex_rows=0, indicators=milestone_indicators(2026))
+    raw = pdf_text(render_pdf(content))
+    text = flat(raw)
+    start = text.index("Tiến độ thực hiện các chỉ tiêu Mã")
+    table = text[start : text.index("Ghi chú: Cột “Thực hiện", start)]
+    assert "Thực hiện năm 2026 (đến hết kỳ báo cáo)" in table
+    assert "Lũy kế từ đầu Kế hoạch" in table
+    assert "Mục tiêu năm 2025" in table and "Mục tiêu năm 2030" in table
+    assert "Kế hoạch năm" not in table and "Đạt so với" not in table
+    assert "% 52,0 50,0 70,0" in table
+    assert "lượt người 183.830 1.200.000 1.006.770" in table
+    assert "tin, bài 336 2.177" in table
+    assert "Kế hoạch chưa giao chỉ tiêu riêng cho năm 2026" in text
+    assert "Tỷ lệ thực hiện so với kế hoạch năm" not in text  # no chart without targets
+    # the name column is wide: the longest name takes two lines
+    assert len(_table_rows(raw, "CT1", "%")) <= 3
+
+
+def test_every_percentage_has_one_decimal(sample_text):
+    text = flat(sample_text)
+    marked = re.findall(r"[\d.,]*\d\s?%", text)
+    assert marked
+    for value in marked:
+        assert re.fullmatch(r"\d{1,3}(\.\d{3})*,\d\s?%", value), value
+    # percentage columns (headed "%"): reach shares, ratios to last year
+    assert "Nam 5.988 48,3" in text
+    assert "+1 120,0" in text and "-2 0,0" in text
 
 
 def test_comparison_with_last_year_has_a_table_and_a_chart(sample_text):
@@ -371,6 +518,137 @@ def test_signature_block_lists_distribution_and_signer(sample_text):
         assert any(expected in ln for ln in lines), expected
     assert "TM. ỦY BAN NHÂN DÂN" in text and "PHÓ CHỦ TỊCH" in text
     assert "Lò Văn Thắng" in text
+
+
+def _recv_lines(data: bytes) -> list[str]:
+    lines = [ln.strip() for ln in pdf_text(data).splitlines()]
+    start = lines.index("Nơi nhận:")
+    out = []
+    for ln in lines[start + 1 :]:
+        if not ln.startswith("- "):
+            break
+        out.append(ln)
+    return out
+
+
+def test_distribution_never_repeats_nhu_tren_nor_prints_a_typed_luu_line(sample):
+    typed = ["Như trên", "- UBND tỉnh (b/c);", "Lưu: VT", "- như trên;", "UBND tỉnh (b/c)",
+             "  ", "Lưu VT, VHXH."]
+    header = replace(sample.header, distribution=typed)
+    data = render_pdf(replace(sample, annex=[], header=header))
+    assert _recv_lines(data) == ["- Như trên;", "- UBND tỉnh (b/c);", "- Lưu: VT, VHXH."]
+    text = flat(pdf_text(data))
+    assert text.count("Như trên") == 1 and text.count("Lưu") == 1
+    # no archive unit: "- Lưu: VT."; no "Kính gửi": no "Như trên" at all
+    assert distribution_lines(replace(header, archive_unit="")) == [
+        "- Như trên;", "- UBND tỉnh (b/c);", "- Lưu: VT."]
+    assert distribution_lines(replace(header, archive_unit="Lưu: VT, VHXH.", recipients=[])) == [
+        "- UBND tỉnh (b/c);", "- Lưu: VT, VHXH."]
+
+
+def _fill(data: bytes, page: int) -> float:
+    """How far down a body page its text reaches: 1.0 = to the bottom margin."""
+    (_w, h), chars = page_chars(data)[page]
+    top, bottom = h - 20 * MM, 20 * MM
+    return (top - min(c[2] for c in chars)) / (top - bottom)
+
+
+STEP = ("Tiếp tục duy trì chuyên mục trên hệ thống loa truyền thanh; tổ chức các hoạt động "
+        "hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam (21/4) tại các bản.")
+LONG_PROPOSAL = " ".join(["Đề nghị Sở Giáo dục và Đào tạo hỗ trợ tài liệu tuyên truyền song ngữ "
+                          "và bồi dưỡng nghiệp vụ cho đội ngũ truyền thông cơ sở."] * 5)
+
+
+def _body_lines(data: bytes, page: int) -> list[str]:
+    """The text lines of a body page (1-based), without its page number."""
+    lines = [ln.strip() for ln in pdf_text(data, page, page).splitlines() if ln.strip()]
+    return lines[1:] if lines and lines[0] == str(page) else lines
+
+
+@pytest.mark.parametrize("case", ["short proposal", "long proposal", "long distribution"])
+def test_the_page_before_the_signature_is_not_left_half_empty(case):
+    header: dict[str, object] = {}
+    narrative = {"proposals": LONG_PROPOSAL} if case == "long proposal" else {}
+    if case == "long distribution":
+        header["distribution"] = [f"UBND bản số {i}" for i in range(1, 31)]
+    moved = 0
+    for k in range(10, 16):  # around the lengths that put the signature over a page
+        narrative["next_steps"] = "\n".join([STEP] * k)
+        content = sample_content(annex_rows=0, narrative=narrative, header=header)
+        data, info = render_pdf_with_layout(content)
+        page = info["signature_page"] + 1  # 1-based
+        lines = _body_lines(data, page)
+        assert "Nơi nhận:" in lines
+        before = lines[: lines.index("Nơi nhận:")]
+        assert before and before[-1].endswith("./.")  # the body's end goes with the signature
+        fill = _fill(data, page - 2)
+        assert fill >= 0.6, (k, fill)
+        if len(before) <= 3:  # the signature page holds little more than the block
+            moved += 1
+    assert moved  # some of the lengths did put the signature over the page
+
+
+def test_a_long_last_paragraph_leaves_only_its_last_lines_to_the_signature_page():
+    content = sample_content(annex_rows=0, narrative={"next_steps": "\n".join([STEP] * 10),
+                                                      "proposals": LONG_PROPOSAL})
+    data, info = render_pdf_with_layout(content)
+    page = info["signature_page"] + 1
+    before = _body_lines(data, page - 1)
+    on_page = _body_lines(data, page)
+    assert "V. ĐỀ XUẤT, KIẾN NGHỊ" in before
+    body = on_page[: on_page.index("Nơi nhận:")]
+    assert len(body) == 2 and body[-1].endswith("truyền thông cơ sở./.")
+    # the paragraph reads on unbroken over the page, and the page before is nearly full
+    start = before.index("V. ĐỀ XUẤT, KIẾN NGHỊ") + 1
+    assert flat(" ".join(before[start:] + body)) == flat(LONG_PROPOSAL)[:-1] + "./."
+    assert _fill(data, page - 2) > 0.7
+
+
+def _line_boxes(data: bytes, page: int) -> list[tuple[float, float, float]]:
+    """The text lines of a page (0-based), top down: (baseline box bottom, left, right)."""
+    pdf = pdfium.PdfDocument(data)
+    try:
+        tp = pdf[page].get_textpage()
+        rows: dict[float, list[float]] = {}
+        for i in range(tp.count_chars()):
+            if chr(pdfium_raw.FPDFText_GetUnicode(tp.raw, i)).isspace():
+                continue
+            left, bottom, right, _top = tp.get_charbox(i, loose=True)
+            row = rows.setdefault(round(bottom, 1), [left, right])
+            row[0], row[1] = min(row[0], left), max(row[1], right)
+        return [(y, lr[0], lr[1]) for y, lr in sorted(rows.items(), reverse=True)]
+    finally:
+        pdf.close()
+
+
+def test_a_last_paragraph_over_several_pages_still_reads_as_one_paragraph():
+    sentence = ("Đề nghị Sở Giáo dục và Đào tạo hỗ trợ tài liệu tuyên truyền song ngữ và bồi "
+                "dưỡng nghiệp vụ cho đội ngũ truyền thông cơ sở.")
+    content = sample_content(annex_rows=0, narrative={"proposals": " ".join([sentence] * 60)})
+    data, info = render_pdf_with_layout(content)
+    page = info["signature_page"]
+    lines = _body_lines(data, page + 1)
+    body = len(lines[: lines.index("Nơi nhận:")])
+    assert body > 4  # the paragraph's first part goes on over this page, then its last lines
+    boxes = _line_boxes(data, page)[1 : 1 + body]  # without the page number
+    gaps = [round(a[0] - b[0], 1) for a, b in itertools.pairwise(boxes)]
+    assert gaps == [report_pdf.BODY_LEADING] * (body - 1)  # no space where it was parted
+    right = A4_W - 15 * MM
+    for _y, left, end in boxes[:-1]:  # justified to the right margin, all but the last line
+        assert end == pytest.approx(right, abs=1.5)
+        assert left == pytest.approx(30 * MM, abs=1.5)  # no first-line indent either
+    assert boxes[-1][2] < right - 20
+
+
+def test_a_long_distribution_list_goes_on_below_the_signature(sample):
+    lines = [f"UBND bản số {i}" for i in range(1, 31)]
+    content = replace(sample, annex=[], header=replace(sample.header, distribution=lines))
+    data, info = render_pdf_with_layout(content)
+    text = flat(pdf_text(data, info["signature_page"] + 1))
+    # the first lines beside the signer's title, space and name; the rest below them
+    assert "Nơi nhận: - Như trên; - UBND bản số 1;" in text
+    assert text.index("Lò Văn Thắng") < text.index("- UBND bản số 30; - Lưu: VT, VHXH.")
+    assert text.index("- UBND bản số 5;") < text.index("Lò Văn Thắng")
 
 
 def test_signature_space_lies_between_title_and_name(sample, sample_pages):
@@ -456,7 +734,7 @@ def test_annex_header_repeats_on_every_annex_page():
         lines = [ln.strip() for ln in text.splitlines()]
         assert lines[0] == str(n)
         assert "STT Ngày" in flat(text) and "Tên hoạt động" in flat(text)
-        assert "Số người" in flat(text)
+        assert "Số lượt người" in flat(text)
     assert "Tổng cộng" in pdf_text(data, annex_pages[-1], annex_pages[-1])
     # every row once, in order
     text = flat(pdf_text(data, annex_pages[0]))

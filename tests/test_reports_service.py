@@ -339,3 +339,111 @@ def test_coverage_by_month_and_by_place(db, plan, register):
     assert by_place.columns == ["Xã Mường Phăng", "Xã Nà Tấu"]
     f3 = next(r for r in by_place.rows if r.code == "F3")
     assert f3.counts == [0, 1]
+
+
+# --- the PDF, read back --------------------------------------------------------------------------
+
+
+def pdf_text(pdf: bytes, tmp_path, first: int | None = None, last: int | None = None) -> str:
+    import subprocess
+
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+    return subprocess.run(["pdftotext", "-raw", *pages, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_the_pdf_built_from_the_register_shows_its_totals_annex_and_gaps(db, plan, register, tmp_path):
+    activities.add_nil_statement(db, plan.plan.id, "2026-Q3", "Chưa có kinh phí in pa-nô", code_id(plan, "F5"))
+    info = reports.save_draft(db, None, settings_for(db, plan, number="5"), Narrative())
+    built = reports.build(db, info.id)
+    text = pdf_text(built.pdf, tmp_path)
+    page1 = pdf_text(built.pdf, tmp_path, 1, 1)
+    assert "Số: 05/BC-UBND" in page1
+    assert "Mường Phăng, ngày 05 tháng 10 năm 2026" in page1
+    assert "ỦY BAN NHÂN DÂN XÃ MƯỜNG PHĂNG" in page1.replace("\n", " ")
+    # the general results sentence carries the register's totals (5.850 people, Vietnamese grouping)
+    flat = " ".join(text.split())
+    assert "4 hoạt động truyền thông" in flat
+    assert "5.850 lượt người" in flat
+    # the annex: every activity of the quarter, none outside it
+    annex = flat[flat.index("DANH SÁCH HOẠT ĐỘNG TRUYỀN THÔNG"):]
+    for title in ("Chuyên mục Xã hội học tập trên sóng phát thanh", "Phát thanh loa bằng tiếng Thái và tiếng Mông",
+                  "Bài đăng trang Facebook của xã", "Ngày hội đọc sách tại trường tiểu học"):
+        assert title in annex
+    for outside in ("Tin bài tháng Sáu", "Pa-nô tháng Mười", "Phát thanh năm trước"):
+        assert outside not in flat
+    # the gap list: form F5 with the office's reason, objective 3 without activity
+    assert "Chưa có kinh phí in pa-nô" in flat
+    gaps = flat[flat.index("chưa có hoạt động trong kỳ"):]
+    assert "Lồng ghép truyền thông vào các chương trình, đề án của tỉnh" in gaps
+
+
+# --- what the person is told before building; what they typed is cleaned ------------------------
+
+
+def test_warnings_before_building(db, plan, register):
+    cfg = settings_for(db, plan)
+    assert reports.warnings(db, cfg) == []
+    early = replace(cfg, doc_date=date(2026, 9, 1))
+    assert any("30/09/2026" in w for w in reports.warnings(db, early))
+    outside = settings_for(db, plan, "2031")
+    texts = reports.warnings(db, outside)
+    assert any("2022–2030" in w for w in texts)
+    assert any("không có hoạt động" in w.casefold() or "no activity" in w for w in texts)
+    first = reports.save_draft(db, None, cfg, Narrative())
+    again = reports.warnings(db, cfg)
+    assert any(f"#{first.id}" in w for w in again)
+    assert reports.warnings(db, cfg, report_id=first.id) == []  # itself is not "another"
+
+
+def test_the_last_complete_period_is_the_one_reported_on():
+    from dbcomm.domain.periods import PeriodKind
+
+    assert reports.last_complete_period("calendar", PeriodKind.QUARTER, date(2026, 11, 27)).key == "2026-Q3"
+    assert reports.last_complete_period("calendar", PeriodKind.QUARTER, date(2026, 10, 1)).key == "2026-Q3"
+    assert reports.last_complete_period("calendar", PeriodKind.MONTH, date(2026, 1, 3)).key == "2025-12"
+    # 15th→14th windows: on 20/11 the November window (15/10–14/11) has ended
+    assert reports.last_complete_period("day15", PeriodKind.MONTH, date(2026, 11, 20)).key == "2026-11"
+
+
+@pytest.mark.parametrize(("typed", "archive", "lines", "unit"), [
+    (["Như trên", "- UBND tỉnh (b/c);", "Lưu: VT"], "VHXH", ["UBND tỉnh (b/c)"], "VHXH"),
+    (["Sở GD&ĐT;", "- Lưu: VT, VP."], "", ["Sở GD&ĐT"], "VP"),
+    (["Sở GD&ĐT", "Sở GD&ĐT", "  "], "", ["Sở GD&ĐT"], ""),
+])
+def test_typed_distribution_lines_lose_what_the_document_adds_itself(typed, archive, lines, unit):
+    assert reports.clean_distribution(typed, archive) == (lines, unit)
+
+
+def test_indicator_values_must_be_finite_and_percentages_at_most_100(db, plan):
+    ct1 = next(i for i in plan.indicators if i.code == "CT1")  # unit %
+    ct6 = next(i for i in plan.indicators if i.code == "CT6")
+    for bad in (float("inf"), float("nan"), 150.0, -1.0):
+        with pytest.raises(ValidationFailed):
+            reports.set_indicator_value(db, ct1.id, 2026, bad)
+    reports.set_indicator_value(db, ct6.id, 2026, 150.0)  # a count may exceed 100
+    assert next(i for i in reports.indicator_progress(db, plan.plan.id, 2026) if i.code == "CT1").year_value is None
+
+
+def test_a_reversed_range_is_explained(db, plan):
+    with pytest.raises(ValidationFailed) as err:
+        reports.resolve_period(db, plan.plan.id, "2026-10-05..2026-10-01")
+    assert "2026-10-01" in str(err.value) and "2026-10-05" in str(err.value)
+
+
+def test_a_subject_of_a_page_is_refused(db, plan, office):
+    with pytest.raises(ValidationFailed) as err:
+        reports.save_draft(db, None, settings_for(db, plan, subject="Kết quả " * 100), Narrative())
+    assert err.value.for_field("subject")
+
+
+def test_the_draft_names_every_form_tied_for_first_and_the_gaps(db, plan, register):
+    c = reports.compute(db, settings_for(db, plan), Narrative())
+    draft = reports.draft_narrative(c)
+    assert "F1, F2, F3 và F4" in draft.assessment  # one activity each
+    assert "hình thức F5" in draft.assessment and "hình thức F5" in draft.next_steps
+    assert "tiếng Thái và tiếng Mông" in draft.assessment
+    empty = reports.draft_narrative(reports.compute(db, settings_for(db, plan, "2024-Q1"), Narrative()))
+    assert empty.direction == "" and "chưa tổ chức" in empty.assessment

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QPushButton
 
 from dbcomm.domain.models import ActivityFilter
+from dbcomm.errors import ValidationFailed
 from dbcomm.i18n import _, format_number
 from dbcomm.services import activities, plans, reports
+from dbcomm.services.reports import CoverageGrid, CoverageRow
+from dbcomm.store.models import IndicatorValue
 from dbcomm.ui.dashboard_view import (
     GAP_COLOUR,
+    NOT_YET_COLOUR,
     DashboardView,
     IndicatorValueDialog,
+    _bold,
     parse_value,
 )
 from dbcomm.ui.main_window import MainWindow
@@ -111,6 +117,120 @@ def test_months_still_to_come_are_not_gaps(qtbot, demo_db, plan_id, dashboard): 
     assert december.data(Qt.ItemDataRole.BackgroundRole).color() != QColor(GAP_COLOUR)
 
 
+def test_the_month_not_over_yet_is_no_gap_unless_it_has_activity(qtbot, dashboard):  # type: ignore[no-untyped-def]
+    columns = [f"{m:02d}" for m in range(1, 13)]
+    quiet = [3, 1, 0, 2, 4, 1, 0, 0, 0, 0, 0, 0]  # nothing in July (a gap) nor, so far, in August
+    busy = [1, 0, 2, 1, 1, 3, 2, 5, 0, 0, 0, 0]  # five in August already
+    grid = CoverageGrid(2026, "month", columns,
+                        [CoverageRow("objective", "1", "Nâng cao nhận thức", quiet),
+                         CoverageRow("form", "F1", "Tin, bài trên Cổng thông tin điện tử", busy)],
+                        [a + b for a, b in zip(quiet, busy, strict=True)])
+    model = dashboard.model
+    model.set_grid(grid, today=date(2026, 8, 20))
+
+    july, august = model.index(0, 6), model.index(0, 7)
+    assert july.data() == "0"
+    assert july.data(Qt.ItemDataRole.BackgroundRole).color() == QColor(GAP_COLOUR)
+    assert august.data() == ""
+    assert august.data(Qt.ItemDataRole.BackgroundRole).color() == QColor(NOT_YET_COLOUR)
+    assert august.data(Qt.ItemDataRole.ToolTipRole) == _("{what} — {when}: month not over yet").format(
+        what="1. Nâng cao nhận thức", when="08")
+    september = model.index(0, 8)
+    assert september.data(Qt.ItemDataRole.ToolTipRole) == _("{what} — {when}: not yet").format(
+        what="1. Nâng cao nhận thức", when="09")
+
+    f1_august = model.index(2, 7)  # row 1 is the line before the forms
+    assert f1_august.data() == "5"
+    assert f1_august.data(Qt.ItemDataRole.BackgroundRole).color() not in (QColor(GAP_COLOUR), QColor(NOT_YET_COLOUR))
+
+
+def test_a_note_under_the_grid_says_how_objectives_are_counted(qtbot, dashboard):  # type: ignore[no-untyped-def]
+    assert dashboard.grid_note.isVisible()
+    assert dashboard.grid_note.text() == _("An activity that serves several tasks counts once for the objective.")
+    table = dashboard.table
+    assert dashboard.grid_note.mapTo(dashboard, QPoint(0, 0)).y() >= table.mapTo(dashboard, QPoint(0, table.height())).y()
+
+
+def column_widths(view: DashboardView) -> list[int]:
+    header = view.table.horizontalHeader()
+    return [header.sectionSize(c) for c in range(view.model.columnCount())]
+
+
+def test_switching_back_to_months_sizes_the_columns_afresh(qtbot, dashboard):  # type: ignore[no-untyped-def]
+    months = column_widths(dashboard)
+    labels = dashboard.table.verticalHeader().width()
+    click(qtbot, dashboard.by_place)
+    assert column_widths(dashboard) != months
+    click(qtbot, dashboard.by_month)
+
+    assert column_widths(dashboard) == months
+    assert dashboard.table.verticalHeader().width() == labels  # the row titles get their room back
+    model, header = dashboard.model, dashboard.table.horizontalHeader()
+    total = model.columnCount() - 1
+    bold = QFontMetrics(_bold())
+    assert header.sectionSize(total) > bold.horizontalAdvance(_("Total"))  # "Total" is not cut
+    for c in range(model.columnCount()):
+        for r in range(model.rowCount()):
+            assert header.sectionSize(c) > bold.horizontalAdvance(model.index(r, c).data() or "")
+
+
+def test_progress_bar_text_is_centred(qtbot, dashboard, monkeypatch):  # type: ignore[no-untyped-def]
+    def fill(d: IndicatorValueDialog) -> None:
+        type_text(d.value_edit, "60")  # above the target: a full bar
+        click(qtbot, d.ok_button)
+
+    drive_modal(monkeypatch, IndicatorValueDialog, fill)
+    click(qtbot, dashboard.value_buttons["CT1"])
+    assert dashboard.bars["CT1"].value() == dashboard.bars["CT1"].maximum()
+    assert dashboard.bars
+    for bar in dashboard.bars.values():
+        assert bar.alignment() & Qt.AlignmentFlag.AlignHCenter, bar.objectName()
+        assert bar.alignment() & Qt.AlignmentFlag.AlignVCenter, bar.objectName()
+
+
+@pytest.mark.parametrize("typed", ["inf", "nan", "1e999", "-inf"])
+def test_a_value_that_is_not_finite_is_refused(qtbot, demo_db, plan_id, dashboard, monkeypatch, typed):  # type: ignore[no-untyped-def]
+    def fill(d: IndicatorValueDialog) -> None:
+        type_text(d.value_edit, typed)
+        click(qtbot, d.ok_button)
+        assert d.isVisible()  # the dialog stays open for a correction
+
+    opened = drive_modal(monkeypatch, IndicatorValueDialog, fill)
+    click(qtbot, dashboard.value_buttons["CT2"])
+    assert opened[0].error.text() == _("'{value}' is not a number.").format(value=typed)
+    (ct2,) = [p for p in reports.indicator_progress(demo_db, plan_id, YEAR) if p.code == "CT2"]
+    assert ct2.year_value is None
+    dashboard.reload()  # the tab still opens
+    assert dashboard.bars["CT2"].text().startswith(_("not reported"))
+
+
+def test_a_percentage_above_100_is_refused_with_the_reason(qtbot, demo_db, plan_id, dashboard, monkeypatch):  # type: ignore[no-untyped-def]
+    def fill(d: IndicatorValueDialog) -> None:
+        type_text(d.value_edit, "150")
+        click(qtbot, d.ok_button)
+        assert d.isVisible() and d.error.isVisible()  # still open, with the reason
+
+    opened = drive_modal(monkeypatch, IndicatorValueDialog, fill)
+    click(qtbot, dashboard.value_buttons["CT1"])  # a "%" indicator
+
+    ct1_id = next(i.id for i in plans.get_tree(demo_db, plan_id).indicators if i.code == "CT1")
+    with pytest.raises(ValidationFailed) as refused:
+        reports.set_indicator_value(demo_db, ct1_id, YEAR, 150.0)
+    assert opened[0].error.text() == str(refused.value)  # the service's own words
+    (ct1,) = [p for p in reports.indicator_progress(demo_db, plan_id, YEAR) if p.code == "CT1"]
+    assert ct1.year_value is None
+
+
+def test_an_infinite_value_stored_earlier_does_not_break_the_tab(qtbot, demo_db, plan_id, dashboard):  # type: ignore[no-untyped-def]
+    ct1_id = next(i.id for i in plans.get_tree(demo_db, plan_id).indicators if i.code == "CT1")
+    with demo_db.write() as s:  # written before values were checked
+        s.add(IndicatorValue(indicator_id=ct1_id, year=YEAR, value=math.inf, note=""))
+    dashboard.reload()
+    bar = dashboard.bars["CT1"]
+    assert bar.value() == 0
+    assert "inf" not in bar.text().lower()
+
+
 def test_entering_a_manual_indicator_value_updates_the_bar_and_the_database(qtbot, demo_db, plan_id, dashboard, monkeypatch):  # type: ignore[no-untyped-def]
     bar = dashboard.bars["CT1"]  # manual; target 50% for 2025
     assert bar.value() == 0 and bar.text().startswith(_("not reported"))
@@ -174,6 +294,20 @@ def test_the_tab_counts_again_after_activities_change(qtbot, demo_db, plan_id, f
     w.register.refresh()  # what the register's delete button does after deleting
     click_tab(qtbot, w.tabs, w.tabs.indexOf(w.dashboard))
     assert sum(shown_counts(w.dashboard)["F3"][:12]) == before - 1
+
+
+def test_the_register_totals_show_only_with_the_register(qtbot, demo_db, fake):  # type: ignore[no-untyped-def]
+    w = MainWindow(demo_db)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.tabs.currentWidget() is w.register
+    assert w.status_label.isVisible() and w.status_label.text()
+    click_tab(qtbot, w.tabs, w.tabs.indexOf(w.reports_view))
+    assert not w.status_label.isVisible()
+    click_tab(qtbot, w.tabs, w.tabs.indexOf(w.dashboard))
+    assert not w.status_label.isVisible()
+    click_tab(qtbot, w.tabs, w.tabs.indexOf(w.register))
+    assert w.status_label.isVisible() and w.status_label.text()
 
 
 def test_double_clicking_a_cell_shows_those_activities_in_the_register(qtbot, demo_db, plan_id, fake):  # type: ignore[no-untyped-def]

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import QPushButton
 
 from dbcomm.domain.models import ActivityFilter
 from dbcomm.domain.report import Narrative
-from dbcomm.i18n import _, format_number
+from dbcomm.i18n import _, format_datetime, format_number, ngettext
 from dbcomm.services import activities, demo, plans, reports, settings
+from dbcomm.store.models import Report
+from dbcomm.ui import report_editor
 from dbcomm.ui.main_window import MainWindow
 from dbcomm.ui.pdf_preview import PdfPreviewDialog, suggested_file_name
 from dbcomm.ui.report_editor import ReportEditor
@@ -72,7 +74,12 @@ def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
 
 def settle(qtbot, editor: ReportEditor) -> None:  # type: ignore[no-untyped-def]
     """Wait for the quiet draft a new report writes in the background."""
-    qtbot.waitUntil(lambda: editor.draft_task is None or not editor.draft_task.running, timeout=20000)
+    qtbot.waitUntil(lambda: not editor.drafting(), timeout=20000)
+
+
+def today_is(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
+    """The editor's calendar shows ``day``."""
+    monkeypatch.setattr(report_editor, "today", lambda: day)
 
 
 def open_new(qtbot, view: ReportsView) -> ReportEditor:  # type: ignore[no-untyped-def]
@@ -115,7 +122,7 @@ def test_a_report_for_quarter_three_is_saved_with_the_settings_chosen(qtbot, off
     assert (info.period_key, info.date_from, info.date_to) == ("2026-Q3", *Q3)
     assert info.subject == SUBJECT and info.number == "" and info.pdf_sha256 == ""
     detail = reports.get_report(office_db, info.id)
-    assert detail.settings.distribution == ["Phòng Văn hóa - Xã hội huyện;"]
+    assert detail.settings.distribution == ["Phòng Văn hóa - Xã hội huyện"]  # the document adds the ";"
     assert detail.settings.doc_date is None  # "the day it is built"
     assert detail.settings.recipient == "Sở Giáo dục và Đào tạo tỉnh Điện Biên"
     assert detail.narrative.assessment == editor.sections["assessment"].toPlainText()
@@ -183,7 +190,117 @@ def test_the_draft_button_fills_empty_sections_and_asks_before_replacing_text(qt
     assert editor.sections["next_steps"].toPlainText()  # the empty section was filled
     expected = reports.draft_narrative(reports.compute(office_db, editor.settings(), editor.narrative()))
     assert editor.sections["assessment"].toPlainText() == expected.assessment
-    assert "quý III năm 2026" in expected.assessment
+    assert "quý III năm 2026" in expected.direction
+
+
+def test_a_new_report_starts_on_the_last_quarter_that_has_ended(qtbot, office_db, view, fake, monkeypatch):  # type: ignore[no-untyped-def]
+    today_is(monkeypatch, date(2026, 8, 20))  # in quarter III: quarter II is the one to report on
+    editor = open_new(qtbot, view)
+    assert editor.period_key() == "2026-Q2"
+    assert editor.period_dates.text() == "01/04/2026 – 30/06/2026"
+    assert editor.subject_text().endswith("quý II năm 2026")
+    editor.reject()
+
+    today_is(monkeypatch, date(2027, 1, 3))
+    editor = open_new(qtbot, view)
+    assert editor.period_key() == "2026-Q4"
+
+
+def test_a_draft_for_the_period_left_behind_is_not_written_in(qtbot, office_db, view, fake, monkeypatch):  # type: ignore[no-untyped-def]
+    today_is(monkeypatch, date(2026, 8, 20))  # opens on quarter II
+    gate = threading.Event()
+    real_compute = reports.compute
+
+    def slow_for_q2(db, cfg, narrative, **kwargs):  # type: ignore[no-untyped-def]
+        if cfg.period_key == "2026-Q2":  # finishes late, and does not notice being cancelled
+            gate.wait(20)
+            kwargs["cancelled"] = None
+        return real_compute(db, cfg, narrative, **kwargs)
+
+    monkeypatch.setattr(reports, "compute", slow_for_q2)
+    click(qtbot, view.new_button)
+    editor = view.editor
+    assert editor is not None and editor.period_key() == "2026-Q2"
+    choose(editor.quarter_combo, 3)  # at once, before the draft for quarter II arrives
+    gate.set()
+    qtbot.waitUntil(lambda: "quý III năm 2026" in editor.sections["direction"].toPlainText(), timeout=20000)
+    settle(qtbot, editor)
+
+    written = editor.narrative()
+    assert not any("quý II năm 2026" in text for text in vars(written).values())
+    expected = reports.draft_narrative(real_compute(office_db, editor.settings(), Narrative()))
+    assert written == expected
+    assert editor.subject_text().endswith("quý III năm 2026")
+
+
+def test_a_draft_the_person_has_changed_stays_when_the_period_changes(qtbot, office_db, view, fake, monkeypatch):  # type: ignore[no-untyped-def]
+    today_is(monkeypatch, date(2026, 8, 20))
+    editor = open_new(qtbot, view)
+    mine = "Ban Chỉ đạo xã đã họp triển khai kế hoạch quý."
+    editor.sections["direction"].clear()
+    type_text(editor.sections["direction"], mine)
+    choose(editor.quarter_combo, 3)
+    qtbot.wait(800)
+    settle(qtbot, editor)
+    assert editor.sections["direction"].toPlainText() == mine  # the person's text is never replaced…
+    q2 = reports.draft_narrative(reports.compute(
+        office_db, reports.default_settings(office_db, editor.plan_id, "2026-Q2"), Narrative()))
+    assert editor.sections["assessment"].toPlainText() == q2.assessment  # …nor redrafted around it
+
+
+def shown_warnings(editor: ReportEditor) -> str:
+    return editor.warnings_label.text() if editor.warnings_box.isVisible() else ""
+
+
+def test_notices_before_building_follow_the_period_and_the_date(qtbot, office_db, view, fake, monkeypatch):  # type: ignore[no-untyped-def]
+    day = date(2026, 10, 5)
+    today_is(monkeypatch, day)
+    editor = open_new(qtbot, view)  # quarter III, dated the day it is built: nothing to say
+    assert editor.period_key() == "2026-Q3"
+    assert shown_warnings(editor) == ""
+
+    click(qtbot, editor.build_day_check)  # a date of its own…
+    type_date(qtbot, editor.doc_date_edit, "15092026")  # …before the quarter ends
+    late = _("The document date ({day}) is before the end of the period ({end}).").format(
+        day="15/09/2026", end="30/09/2026")
+    qtbot.waitUntil(lambda: late in shown_warnings(editor), timeout=3000)
+
+    editor.year_spin.setValue(2019)  # before the plan, and nothing in the register
+    assert late in shown_warnings(editor)  # the notices wait until the person pauses
+    expected = reports.warnings(office_db, editor.settings(), None, day)
+    assert _("The register holds no activity in this period: the report will say so.") in expected
+    assert any("2022" in text for text in expected)  # the plan's years
+    qtbot.waitUntil(lambda: editor.warning_texts == expected, timeout=3000)
+    assert all(text in shown_warnings(editor) for text in expected)
+    assert editor.build_button.isEnabled()  # a notice, not a barrier
+
+    editor.year_spin.setValue(2026)
+    click(qtbot, editor.build_day_check)
+    qtbot.waitUntil(lambda: shown_warnings(editor) == "", timeout=3000)
+
+
+def test_saving_a_second_report_for_a_period_asks_once(qtbot, office_db, view, fake, plan_id, monkeypatch):  # type: ignore[no-untyped-def]
+    first = reports.save_draft(office_db, None, reports.default_settings(office_db, plan_id, "2026-Q3"),
+                               Narrative())
+    today_is(monkeypatch, date(2026, 10, 5))
+    editor = open_new(qtbot, view)
+    assert editor.period_key() == "2026-Q3"
+    qtbot.waitUntil(lambda: f"#{first.id}" in shown_warnings(editor), timeout=3000)
+
+    fake.confirm_answers = [False]  # no: go back
+    click(qtbot, editor.save_button)
+    assert len(reports.list_reports(office_db)) == 1
+    assert editor.isVisible() and editor.report_id is None
+
+    fake.confirm_answers = [True]  # yes: another one
+    click(qtbot, editor.save_button)
+    assert len(reports.list_reports(office_db)) == 2
+    assert editor.report_id is not None and editor.report_id != first.id
+
+    type_text(editor.sections["proposals"], "Đề nghị cấp thêm tài liệu.")
+    click(qtbot, editor.save_button)  # saving it again asks nothing
+    assert len(fake.of_kind("confirm")) == 2
+    assert editor.status_label.text() == _("Draft saved.")
 
 
 # --- building and the preview ------------------------------------------------------------------
@@ -219,9 +336,43 @@ def test_build_preview_save_as_pdf_and_reopen_identical(qtbot, office_db, view, 
     again = view.preview
     qtbot.addWidget(again)
     assert again.identical is True
-    assert again.identical_label.isVisible() and info.pdf_sha256[:12] in again.identical_label.text()
+    assert again.identical_label.isVisible()
+    assert again.identical_label.text() == _("✓ Identical to the PDF that was built (check code {code}…).").format(
+        code=info.pdf_sha256[:8])
+    assert "SHA" not in again.state_label.text() + again.identical_label.text()
     assert again.pdf == written.read_bytes()
     assert not again.notice.isVisible()
+
+
+def test_a_report_built_without_accounts_names_nobody(qtbot, office_db, view, fake, plan_id):  # type: ignore[no-untyped-def]
+    info = reports.save_draft(office_db, None, reports.default_settings(office_db, plan_id, "2026-Q2"), Narrative())
+    reports.build(office_db, info.id)  # a workstation without accounts
+    older = reports.save_draft(office_db, None, reports.default_settings(office_db, plan_id, "2026-Q1"),
+                               Narrative())
+    reports.build(office_db, older.id)
+    with office_db.write() as s:  # built by an earlier version, which wrote its own name
+        s.get(Report, older.id).built_by = "dbcomm"
+    view.reload()
+    assert [view.table.item(r, 7).text() for r in range(2)] == ["—", "—"]
+
+    for row in range(2):
+        click_row(qtbot, view.table, row)
+        view.preview = None
+        click(qtbot, view.preview_button)
+        qtbot.waitUntil(lambda: view.preview is not None, timeout=30000)
+        preview = view.preview
+        state = preview.state_label.text()
+        stored = reports.get_report(office_db, view.selected_id()).info
+        pages = preview.page_count()
+        assert state == _("Built on {time}: {pages}, {activities}.").format(
+            time=format_datetime(stored.built_at),
+            pages=ngettext("{n} page", "{n} pages", pages).format(n=format_number(pages)),
+            activities=ngettext("{n} activity", "{n} activities", stored.activity_count).format(
+                n=format_number(stored.activity_count)))
+        assert "dbcomm" not in state
+        assert preview.identical_label.text() == _(
+            "✓ Identical to the PDF that was built (check code {code}…).").format(code=stored.pdf_sha256[:8])
+        preview.close()  # deleted when closed
 
 
 def test_activities_changed_after_the_build_are_announced_and_a_rebuild_counts_them(qtbot, office_db, view, fake):  # type: ignore[no-untyped-def]

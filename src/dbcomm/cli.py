@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     demo = sub.add_parser("demo-data", help=_("add a demo register (several hundred activities)"))
-    demo.add_argument("--count", type=int, default=600)
-    demo.add_argument("--seed", type=int, default=386)
+    demo.add_argument("--count", type=int, default=600, help=_("how many activities (default 600)"))
+    demo.add_argument("--seed", type=int, default=386, help=_("the same seed gives the same register"))
     demo.add_argument("--if-empty", action="store_true", help=_("only if the register is empty"))
     demo.add_argument("--demo-office", action="store_true",
                       help=_("also fill in a demo office identity, so the window opens without the setup"))
@@ -160,17 +160,22 @@ def _add_report_commands(sub) -> None:  # type: ignore[no-untyped-def]
     rb.add_argument("--number", default="", help=_("document number (default: blank, for the registry)"))
     rb.add_argument("--date", type=_date, help=_("document date dd/mm/yyyy (default: today)"))
     rb.add_argument("--place", help=_("place name of the date line (default: from the office settings)"))
-    rb.add_argument("--distribution", default="", help=_("'Nơi nhận' lines, separated by ';'"))
+    rb.add_argument("--distribution", default="",
+                    help=_("'Nơi nhận' lines, separated by ';' ('Như trên' and 'Lưu: VT' are added by dbcomm)"))
     rb.add_argument("--archive", default="", help=_("unit after 'Lưu: VT,'"))
+    rb.add_argument("--narrative", type=Path,
+                    help=_("JSON file with the sections you wrote: direction, results_note, assessment, "
+                           "next_steps, proposals (missing ones get the draft written from the figures)"))
     rb.add_argument("--no-annex", action="store_true", help=_("leave out the list of activities"))
     rb.add_argument("--no-compare", action="store_true", help=_("leave out the comparison with last year"))
     rep.add_parser("list", help=_("the reports stored in this database"))
     rp = rep.add_parser("pdf", help=_("write a stored report's PDF again, exactly as it was built"))
-    rp.add_argument("id", type=int)
-    rp.add_argument("--out", type=Path, required=True)
+    rp.add_argument("id", type=int, help=_("the report's number, as 'report list' shows it"))
+    rp.add_argument("--out", type=Path, required=True, help=_("PDF file to write"))
     rc = rep.add_parser("coverage", help=_("activities per objective, task and form, by month or place"))
     rc.add_argument("--year", type=int, help=_("plan year (default: this year)"))
-    rc.add_argument("--by", choices=["month", "place"], default="month")
+    rc.add_argument("--by", choices=["month", "place"], default="month",
+                    help=_("columns: months (default) or places"))
     rc.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
 
 
@@ -410,14 +415,24 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
     if args.action == "coverage":
         plan_id = _plan_id(db, args.plan)
         grid = reports.coverage(db, plan_id, args.year or date.today().year, by=args.by)
-        print("\t".join(["", *grid.columns, _("Total")]))
+        print("\t".join(["", *grid.columns, _("Total"), ""]))
         for row in grid.rows:
             indent = "  " if row.kind == "task" else ""
-            print("\t".join([f"{indent}{row.code}", *(str(c) if c else "·" for c in row.counts), str(row.total)]))
+            label = row.label if len(row.label) <= 60 else row.label[:59] + "…"
+            print("\t".join([f"{indent}{row.code}", *(str(c) if c else "·" for c in row.counts), str(row.total),
+                             label]))
+        print()
         for ind in reports.indicator_progress(db, plan_id, grid.year):
-            target = format_number(ind.year_target) if ind.year_target is not None else "—"
-            value = format_number(ind.year_value) if ind.year_value is not None else "—"
-            print(f"{ind.code}\t{value} / {target} {ind.unit}")
+            value = (f"{format_number(ind.year_value)} {ind.unit}" if ind.year_value is not None
+                     else _("not reported"))
+            if ind.year_target is not None:
+                goal = _("target {value} in {year}").format(value=format_number(ind.year_target), year=grid.year)
+            elif ind.milestones:
+                goal = "; ".join(_("target {value} in {year}").format(value=format_number(v), year=y)
+                                 for y, v in ind.milestones)
+            else:
+                goal = _("no target")
+            print(f"{ind.code}\t{value}\t({goal})\t{ind.name}")
         return 0
     # build
     plan_id = _plan_id(db, args.plan)
@@ -431,6 +446,10 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
         **({"recipient": "\n".join(x.strip() for x in args.recipient.split(";"))} if args.recipient else {}))
     reports.check_office(db)
     narrative = reports.draft_narrative(reports.compute(db, cfg, reports.Narrative()))
+    if args.narrative:
+        narrative = replace(narrative, **_read_narrative(args.narrative))
+    for warning in reports.warnings(db, cfg):
+        print(_("Note: {message}").format(message=warning), file=sys.stderr)
     info = reports.save_draft(db, None, cfg, narrative)
     built = reports.build(db, info.id)
     out = args.out or Path(f"BC-{built.info.period_key.replace('..', '_')}.pdf")
@@ -439,6 +458,24 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
         id=built.info.id, period=built.info.period_key, n=format_number(built.info.activity_count),
         pages=format_number(built.info.pdf_pages), path=path, sha=built.info.pdf_sha256[:16]))
     return 0
+
+
+def _read_narrative(path: Path) -> dict[str, str]:
+    import json
+
+    from dbcomm.domain.report import Narrative
+    from dbcomm.errors import ImportFileError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ImportFileError(_("{file} cannot be read as a JSON text file: {reason}").format(
+            file=path, reason=exc)) from exc
+    fields = set(Narrative.__dataclass_fields__)
+    if not isinstance(data, dict) or not set(data) <= fields or not all(isinstance(v, str) for v in data.values()):
+        raise ImportFileError(_("{file} must hold text for these sections only: {names}.").format(
+            file=path, names=", ".join(sorted(fields))))
+    return data
 
 
 def _users(db, args) -> int:  # type: ignore[no-untyped-def]

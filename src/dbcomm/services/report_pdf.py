@@ -14,7 +14,10 @@ Page layout (points, origin at the bottom left of the page, 1 mm = 2.835 pt):
 * page numbers centred in the top margin from page 2 on, none on page 1.
 
 The signature block keeps a blank space (``SIGNATURE_SPACE_MM`` high) between the
-signer's title and name for the signature and seal images.  ``layout_info(content)``
+signer's title and name for the signature and seal images.  It never stands alone on a
+page: the body's last paragraph (of a long one, its last ``TAIL_LINES`` lines) stays with
+the signer's title, space and name and the "Nơi nhận" lines beside them; a longer
+distribution list goes on below, over the page if need be.  ``layout_info(content)``
 tells where it is: the page and the rectangle in points, computed by laying out the
 same document (see its docstring).
 
@@ -201,6 +204,25 @@ def fmt_num(value: float | None, decimals: int = 2) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def fmt_pct(value: float | None) -> str:
+    """A percentage, always one decimal: ``14`` → ``14,0``; ``1234.56`` → ``1.234,6``."""
+    if value is None:
+        return ""
+    text = f"{value:,.1f}"
+    if text in ("-0.0",):
+        text = "0.0"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def _is_percent_unit(unit: str) -> bool:
+    return _line(unit).casefold() in ("%", "phần trăm", "tỷ lệ %", "tỉ lệ %")
+
+
+def fmt_measure(value: float | None, unit: str) -> str:
+    """An indicator's value in its unit: percentages with one decimal, counts grouped."""
+    return fmt_pct(value) if _is_percent_unit(unit) else fmt_num(value)
+
+
 def fmt_signed(value: int) -> str:
     return ("+" if value > 0 else "") + fmt_int(value)
 
@@ -300,6 +322,55 @@ def agency_in_sentence(agency: str) -> str:
     else:
         return name
     return f"{head_out} {tail}".strip()
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics, for comparing what people type: ``Như trên`` → ``nhu tren``."""
+    decomposed = unicodedata.normalize("NFD", _line(text).replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _first_word(folded: str) -> str:
+    word = ""
+    for ch in folded:
+        if not ch.isalnum():
+            break
+        word += ch
+    return word
+
+
+def archive_line(archive_unit: str) -> str:
+    """``- Lưu: VT, VHXH.``; ``- Lưu: VT.`` without a unit (a typed "Lưu: VT, …" is tidied)."""
+    unit = _line(archive_unit).strip(" .;,-")
+    if _first_word(_fold(unit)) == "luu":
+        unit = unit[3:].lstrip(" :").strip(" .;,")
+    if unit[:2].upper() == "VT" and (len(unit) == 2 or not unit[2].isalnum()):
+        unit = unit[2:].strip(" .;,")
+    return f"- Lưu: VT, {unit}." if unit else "- Lưu: VT."
+
+
+def distribution_lines(header: Header) -> list[str]:
+    """The lines under "Nơi nhận:", as printed.
+
+    ``- Như trên;`` first when there is a "Kính gửi", then each distribution line once, then
+    ``- Lưu: VT, <unit>.``.  Typed copies of "Như trên" and any typed line starting with
+    "Lưu" are dropped: the document writes those itself.
+    """
+    out: list[str] = []
+    if any(_line(r) for r in header.recipients):
+        out.append("- Như trên;")
+    seen: set[str] = set()
+    for raw in header.distribution:
+        text = _line(raw).lstrip("-–—+•*· ").rstrip(" ;.,:").strip()
+        folded = _fold(text)
+        if not text or folded.startswith("nhu tren") or _first_word(folded) == "luu":
+            continue
+        if folded in seen:
+            continue
+        seen.add(folded)
+        out.append(f"- {text};")
+    out.append(archive_line(header.archive_unit))
+    return out
 
 
 def _figures_sentence(t: Figures) -> str:
@@ -464,28 +535,110 @@ def _balanced_lines(text: str, font: str, size: float, width: float) -> list[str
 
 
 _UNIT_WORDS = ("THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "PHƯỜNG", "HUYỆN", "TỈNH", "XÃ")
+_NOT_UNITS = (("XÃ", "HỘI"),)  # "XÃ HỘI HỌC TẬP" names no commune
+
+# the cost of breaking a line at a word boundary (see ``_break_costs``)
+_BREAK_INSIDE_UNIT = 1000  # "THÀNH / PHỐ"
+_BREAK_AFTER_UNIT = 100  # "XÃ / MƯỜNG PHĂNG"
+_BREAK_IN_PLACE = 30  # "XÃ MƯỜNG / PHĂNG"
+_BREAK_IN_BRACKETS = 20  # "(DỮ / LIỆU MẪU)"
+_BREAK_ELSEWHERE = 5  # "SỞ GIÁO DỤC VÀ ĐÀO / TẠO …": a name's words may belong together
+
+
+def _break_costs(words: list[str]) -> list[int]:
+    """``costs[i]``: the cost of starting a new line at word ``i`` (``0 < i < len(words)``).
+
+    Free before the place (the administrative unit word that begins it) and before a
+    parenthesised part; cheap elsewhere; costly inside the unit word, between it and the
+    place name, in the place name and in the brackets.
+    """
+    n = len(words)
+    costs = [_BREAK_ELSEWHERE] * (n + 1)
+    for i, w in enumerate(words):
+        if w.startswith("("):
+            costs[i] = 0
+    # the place: the last unit word (after the first word) up to the end or a bracket
+    place: tuple[int, int, int] | None = None  # (unit start, name start, name end)
+    for i in range(1, n):
+        for unit in _UNIT_WORDS:
+            parts = unit.split(" ")
+            if words[i : i + len(parts)] != parts or i + len(parts) >= n:
+                continue
+            if any(words[i : i + len(x)] == list(x) for x in _NOT_UNITS):
+                continue
+            name_start = i + len(parts)
+            name_end = next((k for k in range(name_start, n) if words[k].startswith("(")), n)
+            if name_end > name_start:
+                place = (i, name_start, name_end)
+            break
+    if place is not None:
+        unit_at, name_start, name_end = place
+        costs[unit_at] = 0
+        for k in range(unit_at + 1, name_start):
+            costs[k] = _BREAK_INSIDE_UNIT
+        costs[name_start] = _BREAK_AFTER_UNIT
+        for k in range(name_start + 1, name_end):
+            costs[k] = _BREAK_IN_PLACE
+    # unit words elsewhere ("THỊ / XÃ") and brackets
+    for i in range(n):
+        for unit in _UNIT_WORDS:
+            parts = unit.split(" ")
+            if len(parts) > 1 and words[i : i + len(parts)] == parts:
+                for k in range(i + 1, i + len(parts)):
+                    costs[k] = max(costs[k], _BREAK_INSIDE_UNIT)
+    depth = 0
+    for i, w in enumerate(words):
+        if depth > 0 and i > 0:
+            costs[i] = max(costs[i], _BREAK_IN_BRACKETS)
+        depth += w.count("(") - w.count(")")
+        depth = max(depth, 0)
+    return costs
 
 
 def _agency_lines(text: str, width: float) -> tuple[list[str], float]:
-    """The issuing agency on as few lines as fit, broken before the place where possible.
+    """The issuing agency on as few lines as fit, broken where the name allows.
 
-    ``ỦY BAN NHÂN DÂN / THÀNH PHỐ ĐIỆN BIÊN PHỦ`` rather than ``… THÀNH / PHỐ …``; the
-    decree allows 12 to 13 pt, so 12 pt is used when that is what keeps the place whole.
+    The place stays whole and so does a parenthesised part where possible:
+    ``ỦY BAN NHÂN DÂN / THÀNH PHỐ ĐIỆN BIÊN PHỦ`` rather than ``… THÀNH / PHỐ …``,
+    ``UBND XÃ MƯỜNG PHĂNG / (DỮ LIỆU MẪU)`` rather than ``UBND XÃ MƯỜNG / PHĂNG (…)``.
+    One line more than the fewest is allowed to avoid a bad break; among equal choices the
+    lines are as even as possible.  The decree allows 12 to 13 pt: 13 pt unless a smaller
+    size saves a line or a bad break.
     """
     words = text.split()
     if not words or _width(text, BOLD, 13) <= width:
         return ([text] if text else []), 13.0
-    cut = next(
-        (i for i in range(1, len(words)) for unit in _UNIT_WORDS
-         if words[i : i + len(unit.split())] == unit.split()),
-        None,
-    )
-    if cut is not None:
-        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
-        for size in (13.0, 12.5, 12.0):
-            if max(_width(head, BOLD, size), _width(tail, BOLD, size)) <= width:
-                return [head, tail], size
-    return _balanced_lines(text, BOLD, 13, width), 13.0
+    n = len(words)
+    costs = _break_costs(words)
+    sizes = (13.0, 12.5, 12.0)
+    fewest = len(_FastWrapper(BOLD, 12.0).wrap(text, width))
+    best: tuple[tuple[float, ...], list[str], float] | None = None
+    for n_lines in range(fewest, min(n, fewest + 1) + 1):
+        if math.comb(n - 1, n_lines - 1) > 5000:
+            break
+        for cuts in itertools.combinations(range(1, n), n_lines - 1):
+            bounds = (0, *cuts, n)
+            lines = [" ".join(words[a:b]) for a, b in itertools.pairwise(bounds)]
+            cost = sum(costs[c] for c in cuts)
+            widest13 = max(_width(x, BOLD, 13.0) for x in lines)
+            for size in sizes:
+                widest = widest13 * size / 13.0
+                if widest <= width:
+                    key = (cost, n_lines, -size, round(widest, 2))
+                    if best is None or key < best[0]:
+                        best = (key, lines, size)
+                    break
+    if best is None:  # a word wider than the column: plain wrapping
+        return _balanced_lines(text, BOLD, 12.0, width), 12.0
+    return best[1], best[2]
+
+
+def _descent(font: str, size: float) -> float:
+    """How far the font's glyphs reach below the baseline, in points (positive)."""
+    return -float(pdfmetrics.getFont(font).face.descent) * size / 1000.0
+
+
+RULE_CLEARANCE = 3.5  # points between the lowest glyph of a line and the rule under it
 
 
 class _DocHeader(Flowable):
@@ -521,13 +674,16 @@ class _DocHeader(Flowable):
         for s in self.agency_lines:
             self.left_baselines.append((s, BOLD, y))
             y += lead
-        self.left_rule_y = y - lead + 5.5
+        # the rules clear the descenders (brackets, the dot below Ạ/Ự) by RULE_CLEARANCE
+        self.left_rule_y = (y - lead + _descent(BOLD, size) + RULE_CLEARANCE
+                            + LINE_WIDTH / 2)
         widest = max((_width(s, BOLD, size) for s in self.agency_lines), default=60.0)
         self.left_rule_len = max(40.0, min(widest, lw) * 0.4)
         self.nation_y = 12.0
         self.motto_y = self.nation_y + 16.0
         self.motto_w = _width(self.motto, BOLD, 14)
-        self.right_rule_y = self.motto_y + 5.5
+        self.right_rule_y = (self.motto_y + _descent(BOLD, 14) + RULE_CLEARANCE
+                             + LINE_WIDTH / 2)
         self.number_y = max(self.left_rule_y, self.right_rule_y) + 24.0
         self.height = self.number_y + 8.0
 
@@ -937,8 +1093,54 @@ def _drawing(height: float) -> Drawing:
     return d
 
 
+def _indicator_year(indicators: Sequence[IndicatorProgress]) -> int | None:
+    """The year the indicator table speaks of; ``None`` if the rows disagree."""
+    years = {i.year for i in indicators}
+    return next(iter(years)) if len(years) == 1 else None
+
+
 def _fig_values(f: Figures) -> list[int]:
     return [f.activities, f.items, f.sessions, f.minutes, f.reach]
+
+
+TAIL_LINES = 2  # the lines of a long last paragraph that go over the page with the signature
+
+
+class _HeadPart(Paragraph):
+    """A paragraph that is the first part of a longer one (``_JustifyLast`` set): its last
+    line is justified and no space follows it, also when it is split again over a page."""
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        parts: list[Flowable] = super().split(availWidth, availHeight)
+        if len(parts) == 2 and getattr(self, "_JustifyLast", False):
+            parts[1]._JustifyLast = 1  # type: ignore[attr-defined]
+        return parts
+
+    def getSpaceAfter(self) -> float:  # noqa: N802
+        if getattr(self, "_JustifyLast", False):
+            return 0.0
+        return float(super().getSpaceAfter())
+
+
+def _split_tail(para: Paragraph, tail: int) -> tuple[Paragraph, Paragraph] | None:
+    """A body paragraph as two: all but its last ``tail`` lines, and those lines.
+
+    Laid out one under the other they look exactly like the paragraph (same line breaks,
+    the first part's last line justified, no space between them).  ``None`` for a
+    paragraph too short to part (fewer than ``tail`` + 3 lines).
+    """
+    whole = _HeadPart(para.text, para.style)
+    whole.wrap(BODY_W, PAGE_H)
+    n = len(whole.blPara.lines)
+    if n < tail + 3:
+        return None
+    parts = whole.split(BODY_W, (n - tail) * para.style.leading + 0.01)
+    if len(parts) != 2:
+        return None
+    head, rest = parts
+    head._JustifyLast = 1  # type: ignore[attr-defined]
+    rest._JustifyLast = 0  # type: ignore[attr-defined]  # the paragraph's own last line
+    return head, rest  # type: ignore[return-value]
 
 
 class _Builder:
@@ -1171,7 +1373,7 @@ class _Builder:
             self.section(f"{next(n)}. Tiến độ thực hiện các chỉ tiêu", 150)
             self.caption("Tiến độ thực hiện các chỉ tiêu")
             self.add(self.indicator_table(c.indicators))
-            self.add(Spacer(1, 8))
+            self.add(self.p(_x(self.indicator_note(c.indicators)), s.table_note))
             chart_rows = [
                 (_line(i.code), i.percent_of_year) for i in c.indicators
                 if i.percent_of_year is not None
@@ -1180,7 +1382,7 @@ class _Builder:
                 [code for code, _p in chart_rows],
                 [p or 0.0 for _code, p in chart_rows],
                 "Tỷ lệ thực hiện so với kế hoạch năm (%)",
-                fmt=lambda v: fmt_num(v, 1) + "%",
+                fmt=lambda v: fmt_pct(v) + "%",
             )
             if chart:
                 self.add(*chart)
@@ -1231,39 +1433,103 @@ class _Builder:
                          self.p(_x(f"Theo {_line(category).lower()}"), s.cell_bold), "", ""])
             extra.append(("SPAN", (1, r), (3, r)))
             for i, (label, people) in enumerate(rows, start=1):
-                pct = fmt_num(100.0 * people / total, 1) if total else ""
+                pct = fmt_pct(100.0 * people / total) if total else ""
                 data.append([self.p(str(i), s.cell_centre), self.p(_x(label), s.cell),
                              self.p(fmt_int(people), s.cell_num), self.p(pct, s.cell_num)])
         return self._table(data, [code_w, label_w, num_w, pct_w], extra)
 
+    NAME_MIN = 140.0  # the indicator name column's least width
+
     def indicator_table(self, indicators: list[IndicatorProgress]) -> Table:
+        """Bảng: code, name, unit, [year target], value of the year, [% of the year target],
+        milestone targets, [cumulative].
+
+        The columns in brackets are left out when no indicator has a value for them (a plan
+        may set targets only for its milestone years: then there is no year target to
+        print, nor a percentage of it); so is the milestone of the report's own year when
+        it only repeats the year target.
+        """
         s = self.s
+        year = _indicator_year(indicators)
+        has_target = any(i.year_target is not None for i in indicators)
         years = sorted({y for i in indicators for y, _v in i.milestones})
-        target_years = {i.year for i in indicators}
-        year_head = (
-            f"Kế hoạch năm {next(iter(target_years))}" if len(target_years) == 1
-            else "Kế hoạch năm"
-        )
-        heads = ["Mã", "Chỉ tiêu", "Đơn vị tính", year_head, "Thực hiện", "Đạt (%) kế hoạch năm"]
-        heads += [f"Mục tiêu {y}" for y in years] + ["Lũy kế"]
-        fixed = [34.0, 0.0, 42.0, 52.0, 52.0, 50.0] + [46.0] * len(years) + [52.0]
-        fixed[1] = BODY_W - sum(fixed)
+        if has_target and year in years and all(
+            dict(i.milestones).get(year) in (None, i.year_target) for i in indicators
+        ):
+            years.remove(year)  # the milestone of the report's year is its year target
+        has_cumulative = any(i.cumulative is not None for i in indicators)
+        of_year = f"năm {year}" if year else "trong năm"
+        # (header, cell text per indicator, a width that keeps the header to 4 lines)
+        cols: list[tuple[str, list[str], float]] = []
+        if has_target:
+            cols.append((f"Kế hoạch năm {year}" if year else "Kế hoạch năm",
+                         [fmt_measure(i.year_target, i.unit) for i in indicators], 48.0))
+        cols.append((f"Thực hiện {of_year} (đến hết kỳ báo cáo)",
+                     [fmt_measure(i.year_value, i.unit) for i in indicators], 60.0))
+        if has_target:
+            cols.append(("Đạt so với kế hoạch năm (%)",
+                         [fmt_pct(i.percent_of_year) for i in indicators], 50.0))
+        for y in years:
+            cols.append((f"Mục tiêu năm {y}",
+                         [fmt_measure(dict(i.milestones).get(y), i.unit) for i in indicators],
+                         48.0))
+        if has_cumulative:
+            cols.append(("Lũy kế từ đầu Kế hoạch",
+                         [fmt_measure(i.cumulative, i.unit) for i in indicators], 52.0))
+        pad = 8.0  # the cell's left and right padding, and a little air
+        code_w = max([30.0, *(_width(_line(i.code), REGULAR, SMALL_TABLE_SIZE) + pad
+                              for i in indicators)])
+        unit_w = max([40.0, *(min(_width(_line(i.unit), REGULAR, SMALL_TABLE_SIZE) + pad, 46.0)
+                              for i in indicators)])
+        # each figure column as wide as its header wants, but the name keeps NAME_MIN: the
+        # figure columns then give up width, down to their widest figure (headers wrap more)
+        least = [max([40.0, *(_width(v, REGULAR, SMALL_TABLE_SIZE) + pad for v in values)])
+                 for _h, values, _w in cols]
+        num_ws = [max(w, lo) for (_h, _v, w), lo in zip(cols, least, strict=True)]
+        short = self.NAME_MIN - (BODY_W - code_w - unit_w - sum(num_ws))
+        slack = sum(w - lo for w, lo in zip(num_ws, least, strict=True))
+        if short > 0 and slack > 0:
+            give = min(1.0, short / slack)
+            num_ws = [w - (w - lo) * give for w, lo in zip(num_ws, least, strict=True)]
+        name_w = BODY_W - code_w - unit_w - sum(num_ws)
+        heads = ["Mã", "Chỉ tiêu", "Đơn vị tính", *(h for h, _v, _w in cols)]
         data: list[list[Any]] = [[self.p(_x(h), s.small_head) for h in heads]]
-        for ind in indicators:
-            miles = dict(ind.milestones)
-            pct = ind.percent_of_year
-            row = [
+        for k, ind in enumerate(indicators):
+            data.append([
                 self.p(_x(ind.code), s.small_centre),
                 self.p(_x(ind.name), s.small_cell),
                 self.p(_x(ind.unit), s.small_centre),
-                self.p(fmt_num(ind.year_target), s.small_num),
-                self.p(fmt_num(ind.year_value), s.small_num),
-                self.p(fmt_num(pct, 1) if pct is not None else "", s.small_num),
-            ]
-            row += [self.p(fmt_num(miles.get(y)), s.small_num) for y in years]
-            row.append(self.p(fmt_num(ind.cumulative), s.small_num))
-            data.append(row)
-        return self._table(data, fixed, [])
+                *(self.p(values[k], s.small_num) for _h, values, _w in cols),
+            ])
+        return self._table(data, [code_w, name_w, unit_w, *num_ws], [])
+
+    def indicator_note(self, indicators: list[IndicatorProgress]) -> str:
+        """What the columns of the indicator table count, in a sentence or three."""
+        year = _indicator_year(indicators)
+        of_year = f"năm {year}" if year else "trong năm"
+        counted = any(i.measure != "manual" for i in indicators)
+        manual = any(i.measure == "manual" for i in indicators)
+        parts = []
+        if counted and manual:
+            parts.append(
+                f"Cột “Thực hiện {of_year}”: với chỉ tiêu tính từ sổ theo dõi hoạt động, là "
+                f"số liệu từ đầu {of_year} đến hết kỳ báo cáo; với chỉ tiêu đơn vị tự đánh giá, "
+                f"là số liệu đơn vị báo cáo cho {of_year}."
+            )
+        elif counted:
+            parts.append(f"Cột “Thực hiện {of_year}”: số liệu từ đầu {of_year} đến hết kỳ "
+                         "báo cáo, tính từ sổ theo dõi hoạt động.")
+        else:
+            parts.append(f"Cột “Thực hiện {of_year}”: số liệu đơn vị báo cáo cho {of_year}.")
+        if any(i.cumulative is not None for i in indicators):
+            parts.append("Cột “Lũy kế”: từ năm đầu thực hiện Kế hoạch đến hết kỳ báo cáo.")
+        if not any(i.year_target is not None for i in indicators):
+            years = sorted({y for i in indicators for y, _v in i.milestones})
+            if years:
+                named = ", ".join(str(y) for y in years)
+                parts.append(f"Kế hoạch chưa giao chỉ tiêu riêng cho {of_year}; tiến độ được "
+                             f"đối chiếu với mục tiêu các năm {named}.")
+        return "Ghi chú: " + " ".join(parts)
 
     def comparison_table(self, label: str) -> Table:
         s = self.s
@@ -1275,7 +1541,7 @@ class _Builder:
         widths[1] = BODY_W - sum(widths)
         data: list[list[Any]] = [[self.p(_x(h), s.cell_head) for h in heads]]
         for i, x in enumerate(self.c.comparison, start=1):
-            ratio = fmt_num(100.0 * x.current / x.previous, 1) if x.previous else ""
+            ratio = fmt_pct(100.0 * x.current / x.previous) if x.previous else ""
             data.append([
                 self.p(str(i), s.cell_centre), self.p(_x(x.label), s.cell),
                 self.p(fmt_int(x.current), s.cell_num), self.p(fmt_int(x.previous), s.cell_num),
@@ -1313,6 +1579,7 @@ class _Builder:
         ch.valueAxis.valueMin = 0
         ch.valueAxis.labels.fontName = REGULAR
         ch.valueAxis.labels.fontSize = 10
+        # round axis ticks ("50"; the caption says "%"); the bars carry the exact figure ("48,7%")
         ch.valueAxis.labelTextFormat = fmt_int
         ch.valueAxis.visibleGrid = 1
         ch.valueAxis.gridStrokeColor = colors.Color(0.8, 0.8, 0.8)
@@ -1401,16 +1668,11 @@ class _Builder:
 
     def ending(self) -> None:
         s, h = self.s, self.h
-        left: list[Flowable] = [self.p("Nơi nhận:", s.recv_label)]
-        if [r for r in h.recipients if _line(r)]:
-            left.append(self.p("- Như trên;", s.recv_line))
-        for d in h.distribution:
-            text = _line(d).lstrip("-+• ").rstrip(";.,").strip()
-            if text:
-                left.append(self.p(_x(f"- {text};"), s.recv_line))
-        unit = _line(h.archive_unit).rstrip(".;,")
-        left.append(self.p(_x(f"- Lưu: VT, {unit}." if unit else "- Lưu: VT."), s.recv_line))
         right_w = BODY_W * 0.55
+        left_w = BODY_W - right_w
+        lines = distribution_lines(h)
+        label = self.p("Nơi nhận:", s.recv_label)
+        left: list[Flowable] = [label, *(self.p(_x(x), s.recv_line) for x in lines)]
         right: list[Flowable] = [
             self.p(_x(line.upper()), s.signer)
             for line in (_line(x) for x in _t(h.signer_title).splitlines()) if line
@@ -1418,29 +1680,54 @@ class _Builder:
         right.append(_SignatureSpace(right_w - 8, SIGNATURE_SPACE_MM * mm, self.layout))
         if _line(h.signer_name):
             right.append(self.p(_x(h.signer_name), s.signer))
-        # a very long distribution list continues in rows of its own, so the block can split
-        first = 22
-        data: list[list[Any]] = [[left[:first], right]] + [[f, ""] for f in left[first:]]
-        tbl = Table(data, colWidths=[BODY_W - right_w, right_w])
-        tbl.setStyle(TableStyle([
+        # "Nơi nhận" beside the signer's title, signature space and name: the lines that fit
+        # there go with them; a longer list goes on below, and may go on over the page
+        right_h = sum(f.wrap(right_w - 8, PAGE_H)[1] for f in right)
+        used = 3.0  # the top padding of the first row
+        first = 0
+        for f in left:
+            fh = f.wrap(left_w, PAGE_H)[1]
+            if first >= 2 and used + fh > right_h:
+                break
+            used += fh
+            first += 1
+        style = [
             ("FONT", (0, 0), (-1, -1), REGULAR, 12),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), 0),
             ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ("LEFTPADDING", (1, 0), (1, 0), 4),
-            ("RIGHTPADDING", (1, 0), (1, 0), 4),
             ("TOPPADDING", (0, 0), (-1, -1), 0),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+        ]
+        block = Table([[left[:first], right]], colWidths=[left_w, right_w])
+        block.setStyle(TableStyle([
+            *style,
+            ("LEFTPADDING", (1, 0), (1, 0), 4),
+            ("RIGHTPADDING", (1, 0), (1, 0), 4),
             ("TOPPADDING", (0, 0), (0, 0), 3),  # "Nơi nhận" level with the title's first line
         ]))
         # the signature never stands alone on a page: the body's last paragraph goes with it
+        # (and its heading, when it is the only paragraph under it: a heading never ends a
+        # page); of a long last paragraph only the last lines, so that the page before the
+        # signature is not left half empty
         closing: list[Flowable] = []
         if self.story and isinstance(self.story[-1], Paragraph):
-            closing.insert(0, self.story.pop())
-            last = self.story[-1] if self.story else None
-            if isinstance(last, Paragraph) and last.style.name in ("h1", "h2"):
-                closing.insert(0, self.story.pop())  # and its heading, when it is the only one
-        self.add(KeepTogether([*closing, Spacer(1, 10), tbl]))
+            last_para = self.story.pop()
+            parts = _split_tail(last_para, TAIL_LINES)
+            if parts is not None:
+                self.story.append(parts[0])
+                closing.append(parts[1])
+            else:
+                closing.append(last_para)
+                prev = self.story[-1] if self.story else None
+                if isinstance(prev, Paragraph) and prev.style.name in ("h1", "h2"):
+                    closing.insert(0, self.story.pop())
+        self.add(KeepTogether([*closing, Spacer(1, 8), block]))
+        if left[first:]:
+            more = Table([[f, ""] for f in left[first:]], colWidths=[left_w, right_w],
+                         hAlign="CENTER")
+            more.setStyle(TableStyle(style))
+            self.add(more)
 
     def annex(self, progress: Callable[[int, int], None] | None,
               cancelled: Callable[[], bool] | None) -> None:
@@ -1495,7 +1782,7 @@ def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | N
     widths[3] = ANNEX_W - sum(widths)
     heads = ["STT", "Ngày", "Hình thức", "Tên hoạt động", "Địa bàn", "Ngôn ngữ (tiếng)",
              "Mục tiêu/ nhiệm vụ", "Số tin bài/ sản phẩm", "Số buổi/ lượt",
-             "Thời lượng (phút)", "Số người"]
+             "Thời lượng (phút)", "Số lượt người"]
     header = [bold.wrap(hd, w - 2 * pad_x) for hd, w in zip(heads, widths, strict=True)]
     inner = [w - 2 * pad_x for w in widths]
     date_cache: dict[tuple[date, date | None], tuple[str, ...]] = {}
@@ -1550,6 +1837,24 @@ def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | N
 
 
 # --- build -------------------------------------------------------------------------------
+
+
+def _doc_subject_fallback(period_label: str) -> str:
+    period = _line(period_label)
+    return f"Báo cáo {period}" if period else "Báo cáo"
+
+
+def doc_title(header: Header, period_label: str = "") -> str:
+    """The PDF's title: ``Báo cáo số 05/BC-UBND: <trích yếu>``, or ``Báo cáo: <trích yếu>``
+    while the number is left blank for the registry."""
+    head = "Báo cáo"
+    if doc_number(header.number):
+        head += f" số {doc_reference(header.number, header.symbol)}"
+    subject = _line(header.subject)
+    if subject:
+        return f"{head}: {subject}"
+    period = _line(period_label)
+    return f"{head} {period}" if period else head
 
 
 @contextlib.contextmanager
@@ -1636,10 +1941,9 @@ def _build(content: ReportContent, out: Any, *, with_annex: bool = True,
         out,
         pagesize=A4,
         pageTemplates=[portrait, annex],
-        title=_line(h.subject) or "Báo cáo",
+        title=doc_title(h, content.period_label),
         author=_line(h.agency),
-        subject=f"Báo cáo số {doc_reference(h.number, h.symbol).strip()} — "
-        f"{_line(content.period_label)}",
+        subject=_line(h.subject) or _doc_subject_fallback(content.period_label),
         creator="dbcomm",
         keywords=[_line(content.plan_code)],
         invariant=1,

@@ -83,6 +83,7 @@ VI_REACH = {
 ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 MEASURES = ("activities", "items", "sessions", "minutes", "reach")
 NO_PLACE = "Không ghi địa bàn"
+SUBJECT_MAX = 300  # a trích yếu is a line or three, not a page
 
 
 # --- periods in words ------------------------------------------------------------------
@@ -140,6 +141,11 @@ def resolve_period(db: Database, plan_id: int, period_key: str) -> Period:
     try:
         return parse_period(period_key, cutoff)
     except PeriodError as exc:
+        bounds = [part.strip() for part in (period_key or "").split("..")]
+        if len(bounds) == 2 and all(len(b) == 10 for b in bounds) and bounds[1] < bounds[0]:
+            raise ValidationFailed([FieldError("period", _(
+                "The period ends ({end}) before it starts ({start}).").format(
+                    start=bounds[0], end=bounds[1]))]) from exc
         raise ValidationFailed([FieldError("period", _(
             "'{key}' is not a period. Write e.g. 2026, 2026-Q3, 2026-05, 2026-H1, 2026-9M "
             "or 2026-01-15..2026-03-14.").format(key=period_key))]) from exc
@@ -375,6 +381,44 @@ def check_office(db: Database) -> OfficeIdentity:
     return office
 
 
+def warnings(db: Database, cfg: ReportSettings, report_id: int | None = None,
+             today: date | None = None) -> list[str]:
+    """What the person should know before building (nothing here stops the build)."""
+    period = resolve_period(db, cfg.plan_id, cfg.period_key)
+    out: list[str] = []
+    with db.read() as s:
+        plan = _plan(s, cfg.plan_id)
+        if period.end > date(plan.end_year, 12, 31) or period.start < date(plan.start_year, 1, 1):
+            out.append(_("The period runs outside the plan's years ({start}–{end}).").format(
+                start=plan.start_year, end=plan.end_year))
+        count = s.scalar(select(func.count(Activity.id)).where(*_live(plan.id, period.start, period.end))) or 0
+        if count == 0:
+            out.append(_("The register holds no activity in this period: the report will say so."))
+        others = s.scalars(select(Report).where(Report.plan_id == plan.id, Report.period_key == period.key,
+                                                Report.id != (report_id or -1))
+                           .order_by(Report.id)).all()
+        if others:
+            out.append(_("There is already a report for this period (no. {ids}); this one is another.").format(
+                ids=", ".join(f"#{r.id}" for r in others)))
+    day = cfg.doc_date or today or date.today()
+    if day < period.end:
+        out.append(_("The document date ({day}) is before the end of the period ({end}).").format(
+            day=day.strftime("%d/%m/%Y"), end=period.end.strftime("%d/%m/%Y")))
+    return out
+
+
+def last_complete_period(plan_cutoff: str, kind: PeriodKind, today: date | None = None) -> Period:
+    """The latest period of ``kind`` that has ended by ``today`` (the one usually reported on)."""
+    from datetime import timedelta
+
+    from dbcomm.domain.periods import period_containing
+
+    cutoff = Cutoff(plan_cutoff)
+    today = today or date.today()
+    current = period_containing(today, kind, cutoff)
+    return current if current.end < today else period_containing(current.start - timedelta(days=1), kind, cutoff)
+
+
 def default_settings(db: Database, plan_id: int, period_key: str) -> ReportSettings:
     period = resolve_period(db, plan_id, period_key)
     office = settings.get_office(db)
@@ -439,8 +483,8 @@ def compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: d
         number=document_number(cfg.number), place=nfc_line(cfg.place) or office.place_name,
         doc_date=cfg.doc_date or today or date.today(), subject=nfc(cfg.subject).strip(),
         recipients=[line for line in (nfc_line(x) for x in nfc(cfg.recipient).splitlines()) if line],
-        distribution=[line for line in (nfc_line(x) for x in cfg.distribution) if line],
-        archive_unit=nfc_line(cfg.archive_unit), signer_title=office.signer_title,
+        distribution=clean_distribution(cfg.distribution, cfg.archive_unit)[0],
+        archive_unit=clean_distribution(cfg.distribution, cfg.archive_unit)[1], signer_title=office.signer_title,
         signer_name=office.signer_name)
     clean_narrative = Narrative(**{k: nfc(v).strip() for k, v in asdict(narrative).items()})
     content = ReportContent(
@@ -463,36 +507,59 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _joined(items: list[str]) -> str:
+    """"a", "a và b", "a, b và c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " và " + items[-1]
+
+
 def draft_narrative(content: ReportContent) -> Narrative:
-    """A first draft of the narrative sections, written from the figures; the person edits it."""
+    """A first draft of the narrative sections, written from the figures; the person edits it.
+
+    It states only what the figures show; what the office did besides (documents issued,
+    meetings held) is for the person to add.
+    """
     t = content.totals
     plan_ref = f"Kế hoạch số {content.plan_code}"
-    if content.plan_issued_on:
-        plan_ref += f" ngày {content.plan_issued_on.strftime('%d/%m/%Y')}"
     if content.plan_issuer:
         plan_ref += f" của {content.plan_issuer}"
-    direction = (
-        f"Thực hiện {plan_ref} ({content.plan_title}), {content.header.agency} đã ban hành văn bản "
-        f"chỉ đạo, phân công nhiệm vụ tuyên truyền cho các bộ phận, thôn, bản và các cơ sở giáo dục "
-        f"trên địa bàn.")
-    if t.activities:
-        active_forms = [f for f in content.by_form if f.activities]
-        best = max(active_forms, key=lambda f: f.activities)
-        assessment = (
-            f"Ưu điểm: trong {content.period_label}, đơn vị đã tổ chức {_n(t.activities)} hoạt động "
-            f"truyền thông, tiếp cận {_n(t.reach)} lượt người; hình thức được sử dụng nhiều nhất là "
-            f"{best.label[0].lower() + best.label[1:]}, với {_n(best.activities)} hoạt động.")
-        gaps = [g for g in content.gaps if g.kind in ("objective", "form")]
-        if gaps:
-            assessment += ("\n\nHạn chế: còn " + ", ".join(
-                ("mục tiêu " if g.kind == "objective" else "hình thức ") + g.code for g in gaps)
-                + " chưa có hoạt động trong kỳ.")
+    gaps = [g for g in content.gaps if g.kind in ("objective", "form")]
+    gap_names = [("mục tiêu " if g.kind == "objective" else "hình thức ") + g.code for g in gaps]
+    if not t.activities:
+        return Narrative(
+            direction="",
+            assessment=(f"Trong {content.period_label}, đơn vị chưa tổ chức được hoạt động truyền thông "
+                        f"nào theo {plan_ref}."),
+            next_steps=("Xây dựng kế hoạch cụ thể và tổ chức các hoạt động truyền thông theo các mục tiêu, "
+                        "hình thức của Kế hoạch trong kỳ tới."),
+            proposals="")
+    direction = (f"Trong {content.period_label}, {content.header.agency} tiếp tục triển khai {plan_ref}, "
+                 f"phân công nhiệm vụ tuyên truyền cho các bộ phận, thôn, bản và các cơ sở giáo dục "
+                 f"trên địa bàn.")
+    most = max(f.activities for f in content.by_form)
+    best = [f for f in content.by_form if f.activities == most]
+    if len(best) == 1:
+        used = f"hình thức được sử dụng nhiều nhất là {_lower_first(best[0].label)}, với {_n(most)} hoạt động"
     else:
-        assessment = (f"Trong {content.period_label}, đơn vị chưa tổ chức được hoạt động truyền thông "
-                      f"nào theo Kế hoạch.")
-    next_steps = ("Tiếp tục đẩy mạnh tuyên truyền bằng nhiều hình thức phù hợp, chú trọng tiếng dân "
-                  "tộc trên hệ thống thông tin cơ sở; triển khai các nội dung, hình thức chưa thực "
-                  "hiện trong kỳ.")
+        used = (f"các hình thức được sử dụng nhiều nhất là {_joined([f.code for f in best])}, mỗi hình thức "
+                f"{_n(most)} hoạt động")
+    minority = [f for f in content.by_language if f.code not in ("vi", "other") and f.activities]
+    assessment = (f"Ưu điểm: đơn vị đã tổ chức {_n(t.activities)} hoạt động truyền thông, tiếp cận "
+                  f"{_n(t.reach)} lượt người; {used}.")
+    if minority:
+        assessment += (" Thông tin được truyền tải bằng " + _joined([_lower_first(f.label) for f in minority])
+                       + ", phù hợp với đồng bào các dân tộc trên địa bàn.")
+    if gaps:
+        assessment += "\n\nHạn chế: " + _joined(gap_names) + " chưa có hoạt động trong kỳ."
+    if gaps:
+        next_steps = ("Tổ chức các hoạt động cho " + _joined(gap_names) + "; tiếp tục duy trì các hình thức "
+                      "đã thực hiện hiệu quả trong kỳ.")
+    else:
+        next_steps = ("Tiếp tục duy trì các hình thức truyền thông đã thực hiện hiệu quả, chú trọng tiếng dân "
+                      "tộc trên hệ thống thông tin cơ sở.")
     return Narrative(direction=direction, assessment=assessment, next_steps=next_steps, proposals="")
 
 
@@ -558,12 +625,42 @@ def _clean_settings(cfg: ReportSettings, period: Period) -> ReportSettings:
         errors.append(FieldError("number", _("The document number may hold only digits and letters.")))
     if not nfc(cfg.subject).strip():
         errors.append(FieldError("subject", _("Enter the subject line of the report.")))
+    elif len(nfc(cfg.subject).strip()) > SUBJECT_MAX:
+        errors.append(FieldError("subject", _("The subject line is too long ({n} characters); keep it under "
+                                              "{max}.").format(n=len(nfc(cfg.subject).strip()), max=SUBJECT_MAX)))
     if errors:
         raise ValidationFailed(errors)
+    distribution, archive_unit = clean_distribution(cfg.distribution, cfg.archive_unit)
     return replace(cfg, period_key=period.key, number=number, subject=nfc(cfg.subject).strip(),
                    recipient=nfc(cfg.recipient).strip(), place=nfc_line(cfg.place),
-                   distribution=[nfc_line(x) for x in cfg.distribution if nfc_line(x)],
-                   archive_unit=nfc_line(cfg.archive_unit))
+                   distribution=distribution, archive_unit=archive_unit)
+
+
+def clean_distribution(lines: list[str], archive_unit: str) -> tuple[list[str], str]:
+    """The "Nơi nhận" lines as the person typed them, without what the document adds itself.
+
+    "- Như trên;" opens the list and "- Lưu: VT, …." closes it; typed copies of either are
+    dropped (a typed "Lưu: VT, VHXH" gives the archive unit when none was given), and the
+    leading dash and trailing punctuation are the document's to write.
+    """
+    out: list[str] = []
+    unit = nfc_line(archive_unit).strip(" .;,")
+    for raw in lines:
+        line = nfc_line(raw).lstrip("-–•+ ").rstrip(" ;.,")
+        folded = line.casefold()
+        if not line or folded in ("như trên", "nhu tren"):
+            continue
+        if folded.startswith(("lưu", "luu")):
+            rest = line.split(":", 1)[1] if ":" in line else line[3:]
+            rest = rest.strip()
+            if rest.upper().startswith("VT"):
+                rest = rest[2:].lstrip(" ,")
+            if rest and not unit:
+                unit = rest.strip(" .;,")
+            continue
+        if line not in out:
+            out.append(line)
+    return out, unit
 
 
 def save_draft(db: Database, report_id: int | None, cfg: ReportSettings, narrative: Narrative,
@@ -673,7 +770,8 @@ def build(db: Database, report_id: int, *, today: date | None = None, progress: 
         r.pdf_sha256 = digest
         r.pdf_pages = page_count(pdf)
         r.built_at = utcnow()
-        r.built_by = actor.full_name or actor.username
+        # nobody to name on a workstation without accounts
+        r.built_by = "" if actor.username == "system" else (actor.full_name or actor.username)
         r.app_version = dbcomm.__version__
         r.doc_date = content.header.doc_date
         r.version += 1
@@ -762,7 +860,11 @@ def save_pdf(db: Database, pdf: bytes, path: Path, report_id: int | None = None)
 def set_indicator_value(db: Database, indicator_id: int, year: int, value: float | None,
                         note: str = "") -> None:
     """Record (or clear, with None) the value of a manual indicator for a year."""
+    import math
+
     actor = require(db, Perm.EDIT_ACTIVITIES)
+    if value is not None and not math.isfinite(value):
+        raise ValidationFailed([FieldError("value", _("Enter a number."))])
     if value is not None and value < 0:
         raise ValidationFailed([FieldError("value", _("The value cannot be negative."))])
     if not 2000 <= year <= 2100:
@@ -771,6 +873,8 @@ def set_indicator_value(db: Database, indicator_id: int, year: int, value: float
         ind = s.get(Indicator, indicator_id)
         if ind is None:
             raise NotFoundError(_("The indicator no longer exists."))
+        if value is not None and ind.unit.strip() == "%" and value > 100:
+            raise ValidationFailed([FieldError("value", _("A percentage cannot be more than 100."))])
         row = s.scalar(select(IndicatorValue).where(IndicatorValue.indicator_id == indicator_id,
                                                     IndicatorValue.year == year))
         old = row.value if row else None

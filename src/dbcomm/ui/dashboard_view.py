@@ -3,6 +3,7 @@ and how far each indicator of the plan has come this year."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbcomm.domain.periods import Cutoff, parse_period
 from dbcomm.domain.report import IndicatorProgress
 from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError, ValidationFailed
@@ -49,7 +51,7 @@ from dbcomm.store.engine import Database
 from dbcomm.ui.widgets import ErrorLabel
 
 GAP_COLOUR = "#f8d7d7"  # a cell with no activity
-NOT_YET_COLOUR = "#f4f5f6"  # a month still to come
+NOT_YET_COLOUR = "#f4f5f6"  # a month still to come, or not over yet
 TOTAL_COLOUR = "#eceff1"
 GREEN_LOW, GREEN_HIGH = (232, 245, 233), (102, 187, 106)  # cells with activity, by intensity
 
@@ -71,14 +73,17 @@ class CoverageModel(QAbstractTableModel):
         self.grid: CoverageGrid | None = None
         self.lines: list[CoverageRow | None] = []  # None = the separator before the forms
         self.today = date.today()
+        self.cutoff = Cutoff.CALENDAR
         self._max = 1
         self.label_width = 0  # the row titles are cut to this width (with "…"), 0 = not cut
         self.label_metrics: QFontMetrics | None = None
 
-    def set_grid(self, grid: CoverageGrid, today: date | None = None) -> None:
+    def set_grid(self, grid: CoverageGrid, today: date | None = None,
+                 cutoff: Cutoff | str = Cutoff.CALENDAR) -> None:
         self.beginResetModel()
         self.grid = grid
         self.today = today or date.today()
+        self.cutoff = Cutoff(cutoff)
         objectives = [r for r in grid.rows if r.kind != "form"]
         forms = [r for r in grid.rows if r.kind == "form"]
         self.lines = [*objectives, None, *forms]
@@ -102,7 +107,25 @@ class CoverageModel(QAbstractTableModel):
         g = self.grid
         if g is None or g.by != "month" or self.is_total_column(column):
             return False
-        return date(g.year, column + 1, 1) > self.today
+        return self._month(column)[0] > self.today
+
+    def not_over(self, column: int) -> bool:
+        """A month that has begun and not ended yet (today is in it): no activity yet is no gap."""
+        g = self.grid
+        if g is None or g.by != "month" or self.is_total_column(column):
+            return False
+        start, end = self._month(column)
+        return start <= self.today <= end
+
+    def open_month(self, column: int) -> bool:
+        """Still to come or not over: an empty cell there is not a gap."""
+        return self.future(column) or self.not_over(column)
+
+    def _month(self, column: int) -> tuple[date, date]:
+        """The first and last day of the month of ``column`` (its data window under a 15th cut-off)."""
+        assert self.grid is not None
+        p = parse_period(f"{self.grid.year}-{column + 1:02d}", self.cutoff)
+        return p.start, p.end
 
     def count(self, row: int, column: int) -> int | None:
         g = self.grid
@@ -174,7 +197,7 @@ class CoverageModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if n is None:
                 return None
-            if n == 0 and self.future(column):
+            if n == 0 and self.open_month(column):
                 return ""
             return format_number(n)
         if role == Qt.ItemDataRole.EditRole:
@@ -189,7 +212,7 @@ class CoverageModel(QAbstractTableModel):
             if total:
                 return QBrush(QColor(TOTAL_COLOUR))
             if n == 0:
-                return QBrush(QColor(NOT_YET_COLOUR if self.future(column) else GAP_COLOUR))
+                return QBrush(QColor(NOT_YET_COLOUR if self.open_month(column) else GAP_COLOUR))
             return QBrush(green(n / self._max))
         if role == Qt.ItemDataRole.ToolTipRole:
             if n is None:
@@ -197,8 +220,11 @@ class CoverageModel(QAbstractTableModel):
             where = self.row_title(row).strip()
             when = self.column_title(column)
             if n == 0:
-                return _("{what} — {when}: not yet").format(what=where, when=when) if self.future(column) \
-                    else _("{what} — {when}: no activity").format(what=where, when=when)
+                if self.not_over(column):
+                    return _("{what} — {when}: month not over yet").format(what=where, when=when)
+                if self.future(column):
+                    return _("{what} — {when}: not yet").format(what=where, when=when)
+                return _("{what} — {when}: no activity").format(what=where, when=when)
             return ngettext("{what} — {when}: {n} activity", "{what} — {when}: {n} activities", n).format(
                 what=where, when=when, n=format_number(n))
         if role == ROW_ROLE:
@@ -231,9 +257,12 @@ def parse_value(text: str) -> float | None:
     elif "." in t and language() == "vi" and grouped.match(t):
         t = t.replace(".", "")
     try:
-        return float(t)
-    except ValueError as exc:
-        raise ValidationFailed([_field_error("value", _("'{value}' is not a number.").format(value=text))]) from exc
+        value = float(t)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # "inf", "nan", "1e999": not a figure anybody reports
+        raise ValidationFailed([_field_error("value", _("'{value}' is not a number.").format(value=text))])
+    return value
 
 
 def _field_error(field: str, message: str) -> Any:
@@ -242,7 +271,19 @@ def _field_error(field: str, message: str) -> Any:
     return FieldError(field, message)
 
 
+def finite(value: float | None) -> float | None:
+    """The value, or None when there is no usable figure (missing, infinite, not a number)."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def format_value(value: float | None) -> str:
+    value = finite(value)
     if value is None:
         return "—"
     if float(value).is_integer():
@@ -269,19 +310,23 @@ def progress_figures(p: IndicatorProgress) -> tuple[float | None, str]:
     """The share of the target reached (percent, or None) and the bar's text:
     ``336 / 500 tin, bài (67%)``, ``45% / 70% by 2030 (64%)``, ``not reported · target 50%``."""
     target, by_year = goal(p)
+    target = finite(target)
+    year_value = finite(p.year_value)
     target_text = "" if target is None else with_unit(format_value(target), p.unit)
     if by_year is not None:
         target_text = _("{target} by {year}").format(target=target_text, year=by_year)
-    if p.year_value is None:
+    if year_value is None:
         if target is None:
             return None, _("not reported")
         return None, _("not reported · target {target}").format(target=target_text)
-    value = format_value(p.year_value)
+    value = format_value(year_value)
     if target is None:
         return None, _("{value} (no target for {year})").format(value=with_unit(value, p.unit), year=p.year)
-    if target == 0:
+    if target <= 0:
         return None, f"{with_unit(value, p.unit)} / {target_text}"
-    pct = 100.0 * p.year_value / target
+    pct = finite(100.0 * year_value / target)
+    if pct is None:
+        return None, f"{with_unit(value, p.unit)} / {target_text}"
     text = f"{value if p.unit != '%' else with_unit(value, '%')} / {target_text}"
     return pct, f"{text} ({format_number(round(pct))}%)"
 
@@ -331,12 +376,16 @@ class IndicatorValueDialog(QDialog):
         lay.addWidget(buttons)
 
     def _save(self) -> None:
+        """Store the value; a refused value (here or by the service) keeps the dialog open."""
+        self.error.show_message("")
         try:
             value = parse_value(self.value_edit.text())
             reports.set_indicator_value(self.db, self.indicator_id, self.year, value,
                                         self.note_edit.toPlainText().strip())
         except UserError as exc:
             self.error.show_message(str(exc))
+            self.value_edit.setFocus()
+            self.value_edit.selectAll()
             return
         self.accept()
 
@@ -356,6 +405,7 @@ class DashboardView(QWidget):
         self.bars: dict[str, QProgressBar] = {}
         self.value_buttons: dict[str, QPushButton] = {}
         self._indicator_ids: dict[str, int] = {}
+        self.cutoff = Cutoff.CALENDAR
 
         top = QHBoxLayout()
         top.addWidget(QLabel(_("Year")))
@@ -374,12 +424,21 @@ class DashboardView(QWidget):
         top.addWidget(self.by_month)
         top.addWidget(self.by_place)
         top.addSpacing(16)
-        legend = QLabel(
-            f"<span style='background:{GAP_COLOUR}'>&nbsp;&nbsp;&nbsp;&nbsp;</span> " + _("no activity")
-            + f" &nbsp; <span style='background:{green(0.15).name()}'>&nbsp;&nbsp;&nbsp;&nbsp;</span>"
-            + f"<span style='background:{green(1).name()}'>&nbsp;&nbsp;&nbsp;&nbsp;</span> "
-            + _("few → many activities"))
+        legend = QWidget()
         legend.setObjectName("legend")
+        gl = QHBoxLayout(legend)
+        gl.setContentsMargins(0, 0, 0, 0)
+        gl.setSpacing(4)
+        for colours, words in (([GAP_COLOUR], _("no activity")),
+                               ([green(0.15).name(), green(1).name()], _("few → many activities")),
+                               ([NOT_YET_COLOUR], _("month not over yet"))):
+            for colour in colours:
+                swatch = QLabel()
+                swatch.setFixedSize(18, 13)
+                swatch.setStyleSheet(f"background: {colour}; border: 1px solid #c4c8cc;")
+                gl.addWidget(swatch)
+            gl.addWidget(QLabel(words))
+            gl.addSpacing(10)
         top.addWidget(legend)
         top.addStretch(1)
         refresh = QPushButton(_("Refresh"))
@@ -403,6 +462,16 @@ class DashboardView(QWidget):
         vh.setFixedWidth(360)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.doubleClicked.connect(self._cell_activated)
+        self.grid_note = QLabel(_("An activity that serves several tasks counts once for the objective."))
+        self.grid_note.setObjectName("grid_note")
+        self.grid_note.setWordWrap(True)
+        self.grid_note.setStyleSheet("color: #5f6368;")
+        upper = QWidget()
+        ul = QVBoxLayout(upper)
+        ul.setContentsMargins(0, 0, 0, 0)
+        ul.setSpacing(2)
+        ul.addWidget(self.table, 1)
+        ul.addWidget(self.grid_note)
 
         self.indicators_box = QWidget()
         self.indicators_layout = QGridLayout(self.indicators_box)
@@ -423,7 +492,7 @@ class DashboardView(QWidget):
         ll.addWidget(scroll, 1)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
+        splitter.addWidget(upper)
         splitter.addWidget(lower)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -442,6 +511,7 @@ class DashboardView(QWidget):
     # --- data ---------------------------------------------------------------------------
     def _set_years(self) -> None:
         plan = plans.get_tree(self.db, self.plan_id).plan
+        self.cutoff = Cutoff(plan.cutoff)
         self.year_spin.blockSignals(True)
         self.year_spin.setRange(plan.start_year, plan.end_year)
         self.year_spin.setValue(max(plan.start_year, min(plan.end_year, date.today().year)))
@@ -477,19 +547,37 @@ class DashboardView(QWidget):
         except UserError as exc:
             self.error.show_message(str(exc))
             return
-        self.model.set_grid(grid)
-        header = self.table.horizontalHeader()
-        if grid.by == "month":
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-            header.setDefaultSectionSize(52)
-        else:
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-            for c in range(self.model.columnCount()):
-                lines = str(self.model.headerData(c, Qt.Orientation.Horizontal)).split("\n")
-                width = max(self.fontMetrics().horizontalAdvance(line) for line in lines) + 18
-                header.resizeSection(c, max(56, min(150, width)))
+        self.model.set_grid(grid, cutoff=self.cutoff)
+        self._size_columns()
         self._fit_labels()
         self._fill_indicators()
+
+    def column_width(self, column: int) -> int:
+        """The width ``column`` needs: its title (each line, bold for the total) and its largest count."""
+        model = self.model
+        header = self.table.horizontalHeader()
+        bold = QFontMetrics(_bold())
+        plain = QFontMetrics(header.font())
+        metrics = bold if model.is_total_column(column) else plain
+        lines = str(model.headerData(column, Qt.Orientation.Horizontal) or "").split("\n")
+        cells = QFontMetrics(_bold())  # the total row is bold: the widest a count is drawn
+        counts = [model.index(r, column).data() or "" for r in range(model.rowCount())]
+        need = max([metrics.horizontalAdvance(line) for line in lines]
+                   + [cells.horizontalAdvance(str(c)) for c in counts]) + 20
+        if model.grid is not None and model.grid.by == "month" and not model.is_total_column(column):
+            return max(52, need)
+        return max(56, min(150, need)) if not model.is_total_column(column) else max(64, need)
+
+    def _size_columns(self) -> None:
+        """Every switch (month ↔ place, another year) sets each column's width afresh: a width left
+        from the other layout cuts the titles and leaves the row titles no room."""
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        for c in range(self.model.columnCount()):
+            header.resizeSection(c, self.column_width(c))
+        if self.model.grid is not None and self.model.grid.by == "month":
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
 
     def _fit_labels(self) -> None:
         """Give the row titles the room the columns leave (cut with "…" beyond it)."""
@@ -539,10 +627,11 @@ class DashboardView(QWidget):
             bar.setObjectName(f"progress_{p.code}")
             bar.setRange(0, 1000)
             pct, text = progress_figures(p)
-            bar.setValue(0 if pct is None else round(min(100.0, pct) * 10))
+            bar.setValue(0 if pct is None else round(max(0.0, min(100.0, pct)) * 10))
             bar.setFormat(text)
             bar.setToolTip(text)
             bar.setTextVisible(True)
+            bar.setAlignment(Qt.AlignmentFlag.AlignCenter)  # else a full bar pins its text top-left
             bar.setMinimumWidth(300)
             bar.setMinimumHeight(row_height - 4)
             if pct is not None and pct >= 100:

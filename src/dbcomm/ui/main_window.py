@@ -1,4 +1,5 @@
-"""The main window: register, reports, coverage, plan and directory tabs, menus, the totals in the status bar."""
+"""The main window: register, reports, coverage, plan and directory tabs, menus, and the
+register's totals in the status bar while the register is shown."""
 
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.plan_view, _("Plan"))
         self.tabs.addTab(self.orgs_view, _("Directory"))
         self._build_account_tabs()
+        self.tabs.currentChanged.connect(lambda _i: self._update_status_bar())
+        self._update_status_bar()
         self._build_menus()
         self._build_account_menus()
         from dbcomm.ui.backup_dialogs import install_data_menu
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(index)
         self.register = new
         new._update_status()
+        self._update_status_bar()
         new.history_requested.connect(self.show_history)
         if getattr(self, "periods_view", None) is not None:
             self.periods_view.set_plan(self.plan_id)
@@ -108,6 +112,11 @@ class MainWindow(QMainWindow):
         if self.dashboard is not None:
             self.dashboard.set_plan(self.plan_id)
             new.model.totals_changed.connect(self.dashboard.mark_stale)
+
+    def _update_status_bar(self) -> None:
+        """The register's totals belong to the register: on the other tabs they would read as
+        figures of the report or the coverage grid shown."""
+        self.status_label.setVisible(self.register is not None and self.tabs.currentWidget() is self.register)
 
     def _on_plan_chosen(self) -> None:
         pid = self.plan_combo.currentData()

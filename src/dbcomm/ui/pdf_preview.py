@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dbcomm.domain.roles import Perm
+from dbcomm.domain.roles import SYSTEM, Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_datetime, format_number, ngettext
 from dbcomm.services import auth, reports
@@ -55,6 +55,16 @@ ZOOM_MIN, ZOOM_MAX = 0.25, 4.0
 GAP = 12  # pixels between pages and around them
 CACHE_PAGES = 12  # rendered pages kept in memory
 PRINT_DPI_MAX = 300  # finer than this only makes the print job bigger, not the text sharper
+CHECK_CODE_LENGTH = 8  # the part of the PDF's SHA-256 shown as its "check code"
+# Reports built on a workstation without accounts once stored the program's own name as the
+# builder; it names nobody.
+NOBODY = frozenset({"", SYSTEM.full_name})
+
+
+def builder_name(built_by: str | None) -> str:
+    """Who built a report, or "" when nobody is on record."""
+    name = (built_by or "").strip()
+    return "" if name in NOBODY else name
 
 
 def render_page(doc: pdfium.PdfDocument, index: int, scale: float, grayscale: bool = False) -> QImage:
@@ -691,10 +701,12 @@ class PdfPreviewDialog(QDialog):
         self.page_spin.blockSignals(False)
 
     def _show_state(self) -> None:
+        # The check code is the start of the file's SHA-256 fingerprint: two PDFs with the same
+        # code are the same file, byte for byte.
         info = self.info
-        short = self.sha256[:12]
+        short = self.sha256[:CHECK_CODE_LENGTH]
         if info is None:
-            self.state_label.setText(_("SHA-256 {sha}…").format(sha=short))
+            self.state_label.setText(_("Check code {code}…").format(code=short))
             self.identical_label.hide()
             self.notice.hide()
             return
@@ -702,23 +714,27 @@ class PdfPreviewDialog(QDialog):
         acts = ngettext("{n} activity", "{n} activities", info.activity_count).format(
             n=format_number(info.activity_count))
         if self.just_built:
-            self.state_label.setText(_("Built just now: {pages}, {activities}. SHA-256 {sha}…").format(
-                pages=pages, activities=acts, sha=short))
-        else:
+            self.state_label.setText(_("Built just now: {pages}, {activities}. Check code {code}…").format(
+                pages=pages, activities=acts, code=short))
+        elif builder_name(info.built_by):
             self.state_label.setText(_("Built on {time} by {name}: {pages}, {activities}.").format(
-                time=format_datetime(info.built_at), name=info.built_by or "—", pages=pages, activities=acts))
+                time=format_datetime(info.built_at), name=builder_name(info.built_by), pages=pages,
+                activities=acts))
+        else:  # a workstation without accounts: nobody to name
+            self.state_label.setText(_("Built on {time}: {pages}, {activities}.").format(
+                time=format_datetime(info.built_at), pages=pages, activities=acts))
         if self.identical is None or self.just_built:
             self.identical_label.hide()
         elif self.identical:
-            self.identical_label.setText("✓ " + _(
-                "Identical to the PDF built then (SHA-256 {sha}…).").format(sha=short))
+            self.identical_label.setText(_(
+                "✓ Identical to the PDF that was built (check code {code}…).").format(code=short))
             self.identical_label.setStyleSheet("color: #1b5e20;")
             self.identical_label.show()
         else:
-            self.identical_label.setText("⚠ " + _(
-                "This PDF differs from the one built then (SHA-256 {now}… instead of {then}…). "
-                "The report was probably built by another version of dbcomm.").format(
-                    now=short, then=(info.pdf_sha256 or "")[:12]))
+            self.identical_label.setText(_(
+                "⚠ This PDF differs from the one that was built (check code {now}… instead of "
+                "{then}…). The report was probably built by another version of the program.").format(
+                    now=short, then=(info.pdf_sha256 or "")[:CHECK_CODE_LENGTH]))
             self.identical_label.setStyleSheet("color: #8a4b00;")
             self.identical_label.show()
         if self.changed > 0:
@@ -848,5 +864,5 @@ def open_stored(db: Database, report_id: int, parent: QWidget,
                            label=_("Preparing the preview…"))
 
 
-__all__ = ["PDFIUM_LOCK", "PageView", "PdfPages", "PdfPreviewDialog", "PrintJob", "open_stored",
-           "suggested_file_name"]
+__all__ = ["PDFIUM_LOCK", "PageView", "PdfPages", "PdfPreviewDialog", "PrintJob", "builder_name",
+           "open_stored", "suggested_file_name"]

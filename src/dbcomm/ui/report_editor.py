@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -30,7 +31,6 @@ from dbcomm.domain.periods import (
     PeriodError,
     PeriodKind,
     parse_period,
-    period_containing,
 )
 from dbcomm.domain.report import Narrative, ReportSettings
 from dbcomm.domain.roles import Perm
@@ -69,6 +69,13 @@ SECTIONS: list[tuple[str, str, str]] = [
      N_("V. Proposals and recommendations to the authorities above.")),
 ]
 
+WARNINGS_DELAY_MS = 300  # the notices follow the period and the date once the person pauses
+
+
+def today() -> date:
+    """Today's date; the one place the editor asks for it (tests replace it)."""
+    return date.today()
+
 
 class ReportEditor(QDialog):
     """Write a new report (``report_id=None``) or edit a stored one.
@@ -90,8 +97,13 @@ class ReportEditor(QDialog):
         self.preview: PdfPreviewDialog | None = None
         self._auto_subject = ""
         self._auto_narrative: Narrative | None = None
+        # A new report starts with a draft written from the figures; it follows the period
+        # while the person has not touched it.
+        self._auto_draft_on = report_id is None
+        self.warning_texts: list[str] = []  # the notices shown above the document
         self._errors: dict[str, ErrorLabel] = {}
         self._closed = False
+        self.read_only = False
         detail = reports.get_report(db, report_id) if report_id is not None else None
         self.plan_id = detail.settings.plan_id if detail else plan_id
         self.tree = plans.get_tree(db, self.plan_id)
@@ -102,14 +114,20 @@ class ReportEditor(QDialog):
         self._redraft_timer.setSingleShot(True)
         self._redraft_timer.setInterval(500)
         self._redraft_timer.timeout.connect(self._start_auto_draft)
-        self._build()
+        self._warnings_timer = QTimer(self)
+        self._warnings_timer.setSingleShot(True)
+        self._warnings_timer.setInterval(WARNINGS_DELAY_MS)
+        self._warnings_timer.timeout.connect(self.update_warnings)
         self._loading = True
+        self._build()
         if detail is not None:
             self.info = detail.info
             self.version = detail.info.version
             self._load(detail.settings, detail.narrative)
         else:
-            key = period_key or period_containing(date.today(), PeriodKind.QUARTER, self.cutoff).key
+            # the last quarter that has ended: the one usually reported on
+            key = period_key or reports.last_complete_period(self.tree.plan.cutoff, PeriodKind.QUARTER,
+                                                             today()).key
             self._load(reports.default_settings(db, self.plan_id, key), Narrative())
         self._loading = False
         self._update_period()
@@ -117,6 +135,7 @@ class ReportEditor(QDialog):
         self._update_title()
         if detail is not None and detail.info.state != "draft":
             self._make_read_only()
+        self.update_warnings()
         if detail is None:
             self._start_auto_draft()
 
@@ -151,7 +170,7 @@ class ReportEditor(QDialog):
         self.year_spin = QSpinBox()
         self.year_spin.setObjectName("period_year")
         self.year_spin.setRange(2000, 2100)
-        self.year_spin.setValue(date.today().year)
+        self.year_spin.setValue(today().year)
         self.month_combo = QComboBox()
         self.month_combo.setObjectName("period_month")
         for m in range(1, 13):
@@ -218,6 +237,8 @@ class ReportEditor(QDialog):
         self.build_day_check = QCheckBox(_("the day it is built"))
         self.build_day_check.setObjectName("doc_date_on_build")
         self.build_day_check.toggled.connect(lambda on: self.doc_date_edit.setEnabled(not on))
+        self.build_day_check.toggled.connect(lambda _on: self._warnings_later())
+        self.doc_date_edit.dateChanged.connect(lambda _d: self._warnings_later())
         dl.addWidget(self.doc_date_edit)
         dl.addWidget(self.build_day_check)
         dl.addStretch(1)
@@ -315,8 +336,23 @@ class ReportEditor(QDialog):
         buttons.addWidget(self.build_button)
         buttons.addWidget(self.close_button)
 
+        # Notices before building: nothing here stops the build
+        self.warnings_box = QFrame()
+        self.warnings_box.setObjectName("warnings")
+        self.warnings_box.setStyleSheet("#warnings { background: #fff4ce; border: 1px solid #e0c36c; "
+                                        "border-radius: 3px; }")
+        wl = QHBoxLayout(self.warnings_box)
+        wl.setContentsMargins(8, 4, 8, 4)
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("warnings_text")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet("color: #5c3c00;")
+        wl.addWidget(self.warnings_label, 1)
+        self.warnings_box.hide()
+
         lay = QVBoxLayout(self)
         lay.addWidget(period_box)
+        lay.addWidget(self.warnings_box)
         lay.addLayout(middle, 1)
         lay.addWidget(self.summary_error)
         lay.addLayout(buttons)
@@ -364,6 +400,7 @@ class ReportEditor(QDialog):
             w.setVisible(custom)
         if self._loading:
             return
+        self._warnings_later()
         period = self.period()
         if period is None:
             self.period_dates.setText("")
@@ -386,7 +423,10 @@ class ReportEditor(QDialog):
         if self.subject_text() in ("", self._auto_subject):
             self.subject_edit.setPlainText(subject)
         self._auto_subject = subject
-        if self._auto_narrative is not None and self._narrative_untouched():
+        if (self._auto_draft_on or self._auto_narrative is not None) and self._narrative_untouched():
+            # a draft on its way for the period before is of no use any more
+            if self.draft_task is not None and self.draft_task.running:
+                self.draft_task.cancel()
             self._redraft_timer.start()
 
     def _set_period(self, key: str) -> None:
@@ -401,6 +441,48 @@ class ReportEditor(QDialog):
             self.month_combo.setCurrentIndex(self.month_combo.findData(int(p.key[5:7])))
         elif p.kind == PeriodKind.QUARTER:
             self.quarter_combo.setCurrentIndex(self.quarter_combo.findData(int(p.key[-1])))
+
+    # --- notices before building -------------------------------------------------------
+    def _warnings_later(self) -> None:
+        if not self._loading:
+            self._warnings_timer.start()
+
+    def update_warnings(self) -> list[str]:
+        """Show what the person should know before building (a period outside the plan, no
+        activity, another report for the period, a date before the period's end)."""
+        self._warnings_timer.stop()
+        key = self.period_key()
+        texts: list[str] = []
+        if key is not None and not self.read_only:
+            try:
+                texts = reports.warnings(self.db, self.settings(key), self.report_id, today())
+            except UserError:
+                texts = []  # an impossible period is shown next to the period itself
+        self.warning_texts = texts
+        self.warnings_label.setText("\n".join(f"⚠ {t}" for t in texts))
+        self.warnings_box.setVisible(bool(texts))
+        return texts
+
+    def _other_reports(self) -> list[reports.ReportInfo]:
+        """The stored reports of the plan for the period chosen (other than this one)."""
+        period = self.period()
+        if period is None:
+            return []
+        return [r for r in reports.list_reports(self.db, self.plan_id)
+                if r.period_key == period.key and r.id != self.report_id]
+
+    def _another_is_wanted(self) -> bool:
+        """For a new report whose period already has one: ask before writing a second."""
+        if self.report_id is not None:
+            return True
+        others = self._other_reports()
+        if not others:
+            return True
+        return interaction.get().confirm(
+            self, _("New report"),
+            _("There is already a report for this period: “{subject}”.\n\nCreate another report for "
+              "the same period?").format(subject=others[0].subject),
+            yes=_("Create another report"), no=_("Go back"))
 
     # --- values --------------------------------------------------------------------------
     def subject_text(self) -> str:
@@ -459,6 +541,8 @@ class ReportEditor(QDialog):
         for w in self.findChildren(QWidget):
             if isinstance(w, QPlainTextEdit | QLineEdit):
                 w.setReadOnly(True)
+        self.read_only = True
+        self.warnings_box.hide()
         for b in (self.save_button, self.build_button, self.draft_button):
             b.setEnabled(False)
         self.status_label.setStyleSheet("color: #8a4b00;")
@@ -486,15 +570,17 @@ class ReportEditor(QDialog):
         """Save the settings and the narrative as a draft; False (with the reasons shown) if not saved."""
         self._clear_errors()
         self.status_label.setText("")
-        self._redraft_timer.stop()  # the person has taken over: no draft arrives after saving
-        if self.draft_task is not None and self.draft_task.running:
-            self.draft_task.cancel()
-            self.draft_task.wait()
         key = self.period_key()
         if key is None:
             self._update_period()
             self.summary_error.show_message(_("Please correct the fields marked in red."))
             return False
+        if not self._another_is_wanted():
+            return False
+        self._redraft_timer.stop()  # the person has taken over: no draft arrives after saving
+        if self.draft_task is not None and self.draft_task.running:
+            self.draft_task.cancel()
+            self.draft_task.wait()
         try:
             info = reports.save_draft(self.db, self.report_id, self.settings(key), self.narrative(),
                                       expected_version=self.version)
@@ -507,6 +593,7 @@ class ReportEditor(QDialog):
         self.report_id, self.version, self.info = info.id, info.version, info
         self._clean = self._state()
         self._update_title()
+        self.update_warnings()
         self.status_label.setStyleSheet("color: #1b5e20;")
         self.status_label.setText(_("Draft saved."))
         self.saved.emit(info.id)
@@ -552,14 +639,25 @@ class ReportEditor(QDialog):
         return all(edit.toPlainText() in ("", auto.get(name, ""))
                    for name, edit in self.sections.items())
 
+    def draft_tag(self) -> tuple[str | None, int]:
+        """What a draft is written for: the period and the plan.  A draft computed for other
+        settings than the ones now chosen is thrown away."""
+        return self.period_key(), self.plan_id
+
+    def drafting(self) -> bool:
+        """A quiet draft is about to start or is being written."""
+        return self._redraft_timer.isActive() or (self.draft_task is not None and self.draft_task.running)
+
     def _start_auto_draft(self) -> None:
         """For a new report: write the draft quietly in the background into the empty sections."""
+        self._redraft_timer.stop()
         key = self.period_key()
         if key is None:
             return
         if self.draft_task is not None and self.draft_task.running:
             self.draft_task.cancel()
         cfg, narrative = self.settings(key), self.narrative()
+        tag = self.draft_tag()
         task_ref: list[BackgroundTask | None] = [None]
 
         def work(progress: Any, cancelled: Any) -> Narrative:
@@ -568,6 +666,10 @@ class ReportEditor(QDialog):
         def done(draft: Narrative) -> None:
             if self._closed or self.draft_task is not task_ref[0]:
                 return  # the window closed, or a newer draft is on its way
+            if tag != self.draft_tag():  # written for a period no longer chosen
+                if self._narrative_untouched():
+                    self._redraft_timer.start()
+                return
             was_clean = not self.is_dirty()
             self.draft_note.setText("")
             previous = asdict(self._auto_narrative) if self._auto_narrative else {}
@@ -579,7 +681,7 @@ class ReportEditor(QDialog):
                 self._clean = self._state()
 
         def failed(message: str) -> None:
-            if not self._closed and self.draft_task is task_ref[0]:
+            if not self._closed and self.draft_task is task_ref[0] and tag == self.draft_tag():
                 self.draft_note.setText(_("No draft was written: {reason}").format(reason=message))
 
         self.draft_task = BackgroundTask(work, done, failed, owner=self)
@@ -592,6 +694,7 @@ class ReportEditor(QDialog):
             self._update_period()
             return None
         cfg, narrative = self.settings(key), self.narrative()
+        tag = self.draft_tag()
         self._redraft_timer.stop()
         if self.draft_task is not None and self.draft_task.running:
             self.draft_task.cancel()
@@ -599,10 +702,16 @@ class ReportEditor(QDialog):
             self, _("Fill in a draft from the figures"),
             lambda progress, cancelled: reports.draft_narrative(
                 reports.compute(self.db, cfg, narrative, progress=progress, cancelled=cancelled)),
-            self._apply_draft, label=_("Counting the activities…"))
+            lambda draft: self._apply_draft(draft, tag), label=_("Counting the activities…"))
         return self.task
 
-    def _apply_draft(self, draft: Narrative) -> None:
+    def _apply_draft(self, draft: Narrative, tag: tuple[str | None, int] | None = None) -> None:
+        if self._closed:
+            return
+        if tag is not None and tag != self.draft_tag():
+            self.draft_note.setText(_("The period changed while the draft was being written: nothing "
+                                      "was filled in. Press the button again."))
+            return
         titles = {name: _(title) for name, title, _h in SECTIONS}
         auto = asdict(self._auto_narrative) if self._auto_narrative else {}
 
@@ -640,6 +749,7 @@ class ReportEditor(QDialog):
     def done(self, result: int) -> None:
         self._closed = True
         self._redraft_timer.stop()
+        self._warnings_timer.stop()
         if self.draft_task is not None and self.draft_task.running:
             self.draft_task.cancel()
             self.draft_task.wait()

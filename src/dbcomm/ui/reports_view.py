@@ -25,6 +25,7 @@ from dbcomm.services import auth, reports
 from dbcomm.services.reports import ReportInfo
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
+from dbcomm.ui.pdf_preview import builder_name
 from dbcomm.ui.report_editor import ReportEditor
 
 COLUMNS = [N_("Period"), N_("From – to"), N_("Subject"), N_("Doc. no."), N_("Document date"),
@@ -122,7 +123,7 @@ class ReportsView(QWidget):
                 info.period_key, f"{format_date(info.date_from)} – {format_date(info.date_to)}",
                 info.subject, info.number or "—", format_date(info.doc_date) if info.doc_date else "",
                 format_number(info.activity_count) if info.pdf_sha256 else "",
-                format_datetime(info.built_at), info.built_by, _(words),
+                format_datetime(info.built_at), builder_name(info.built_by) or "—", _(words),
             ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -132,6 +133,9 @@ class ReportsView(QWidget):
                     item.setToolTip(info.subject)
                 if c == 3 and not info.number:
                     item.setToolTip(_("Left blank for the registry"))
+                if c == 7 and not builder_name(info.built_by):
+                    item.setToolTip(_("Nobody is on record: this workstation has no accounts.")
+                                    if info.pdf_sha256 else _("Not built yet"))
                 if c == 5:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if c == 8:
