@@ -12,9 +12,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pypdfium2 as pdfium
 import shiboken6
 from PySide6.QtCore import QObject, QRect, QRectF, QSize, QSizeF, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -42,6 +41,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
+
 from dbcomm.domain.roles import SYSTEM, Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_datetime, format_number, ngettext
@@ -67,6 +69,13 @@ def builder_name(built_by: str | None) -> str:
     return "" if name in NOBODY else name
 
 
+def _pdfium() -> Any:
+    """The PDF reader, loaded when a PDF is first shown (not at start-up: it takes ~70 ms)."""
+    import pypdfium2
+
+    return pypdfium2
+
+
 def render_page(doc: pdfium.PdfDocument, index: int, scale: float, grayscale: bool = False) -> QImage:
     """One page as a QImage, ``scale`` pixels per PDF point (call with PDFIUM_LOCK held)."""
     page = doc[index]
@@ -89,8 +98,8 @@ class PdfPages:
         self.pdf = pdf
         with PDFIUM_LOCK:
             try:
-                self._doc = pdfium.PdfDocument(pdf)
-            except pdfium.PdfiumError as exc:
+                self._doc = _pdfium().PdfDocument(pdf)
+            except _pdfium().PdfiumError as exc:
                 raise UserError(_("The PDF cannot be read: {error}").format(error=exc)) from exc
             self.sizes = [tuple(self._doc.get_page_size(i)) for i in range(len(self._doc))]
 
@@ -376,7 +385,7 @@ class _PrintRenderer(QObject):
         doc = None
         try:
             with PDFIUM_LOCK:
-                doc = pdfium.PdfDocument(self._pdf)
+                doc = _pdfium().PdfDocument(self._pdf)
             for i in self._pages:
                 self._slots.acquire()
                 if self._stop.is_set():
@@ -409,7 +418,7 @@ class PrintJob(QObject):
         self.printed = 0
         self._on_finished = on_finished
         with PDFIUM_LOCK:
-            doc = pdfium.PdfDocument(pdf)
+            doc = _pdfium().PdfDocument(pdf)
             try:
                 self._sizes = [tuple(doc.get_page_size(i)) for i in range(len(doc))]
             finally:
