@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     oi.add_argument("file", type=Path)
     _add_report_commands(sub)
     _add_backup_commands(sub)
+    ver = sub.add_parser("verify", help=_("check the digital signatures of a PDF file (no database needed)"))
+    ver.add_argument("file", type=Path, metavar="FILE.pdf")
+    ver.add_argument("--trust", action="append", type=Path, default=[], metavar="ROOT.pem",
+                     help=_("a trusted root certificate (PEM or DER), repeatable"))
+    ver.add_argument("--crl", action="append", type=Path, default=[], metavar="FILE.crl",
+                     help=_("a certificate revocation list (PEM or DER), repeatable"))
     return parser
 
 
@@ -195,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args.db, args.lang)
     if args.command in ("backup", "handover"):
         return _backup_main(args)  # works on the file itself: a damaged database can be restored
+    if args.command == "verify":
+        return _verify_main(args)  # works on the PDF alone: no database is opened
     from dbcomm.errors import UserError
 
     try:
@@ -582,6 +590,38 @@ def _add(db, args) -> int:  # type: ignore[no-untyped-def]
     print(_("Saved activity #{id}.").format(id=rec.id))
     return 0
 
+
+
+# --- signature verification --------------------------------------------------------
+
+VERIFY_EXIT = {"valid": 0, "invalid": 1, "modified": 1, "untrusted": 3, "unsigned": 4}
+
+
+def _verify_main(args) -> int:  # type: ignore[no-untyped-def]
+    """Exit 0 when every signature is valid and trusted; 1 invalid or modified; 3 untrusted; 4 unsigned."""
+    from dbcomm.errors import UserError
+    from dbcomm.services import signing
+
+    def read(path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise UserError(_("Cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
+
+    try:
+        result = signing.verify_pdf(read(args.file), [read(p) for p in args.trust], [read(p) for p in args.crl])
+    except UserError as exc:
+        print(_("Error: {message}").format(message=exc), file=sys.stderr)
+        return 2
+    labels = {"valid": _("valid"), "untrusted": _("not trusted"), "modified": _("changed after signing"),
+              "invalid": _("invalid")}
+    for i, sig in enumerate(result.signatures, 1):
+        when = sig.signing_time.isoformat(timespec="seconds") if sig.signing_time else "—"
+        print("\t".join([str(i), sig.field_name, sig.signer_name or "—", when, labels[sig.verdict],
+                         sig.issuer or sig.problem]))
+    stream = sys.stdout if result.verdict == "valid" else sys.stderr
+    print(result.message(), file=stream)
+    return VERIFY_EXIT[result.verdict]
 
 
 # --- backup, restore, integrity check, hand-over ------------------------------------

@@ -1,0 +1,328 @@
+"""Signing report PDFs (PAdES B-B) and verifying them, against a test PKI made at run time."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PIL import Image
+
+import pki
+from dbcomm import i18n
+from dbcomm.cli import main
+from dbcomm.errors import UserError
+from dbcomm.services import signing
+from dbcomm.services.report_pdf import render_pdf
+from report_samples import sample_content
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory) -> pki.TestPKI:
+    return pki.build(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def report_pdf() -> bytes:
+    return bytes(render_pdf(sample_content(annex_rows=5)))
+
+
+def blue_signature_png() -> bytes:
+    image = Image.new("RGBA", (160, 80), (0, 0, 0, 0))
+    for x in range(10, 150):
+        for dy in range(3):
+            image.putpixel((x, 40 + dy + (x // 20) % 3), (20, 40, 200, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def signed_twice(test_pki, report_pdf) -> tuple[bytes, bytes]:
+    """(signed by the leader, then also by the office) — the registry signs after the signer."""
+    leader = signing.load_pkcs12(test_pki.leader, test_pki.password)
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    once = signing.sign_pdf(report_pdf, leader, field_name="Leader", box=(0, 340, 90, 120, 60),
+                            image_png=blue_signature_png(), reason="Ký ban hành", location="Mường Phăng")
+    twice = signing.sign_pdf(once, office, field_name="Office", box=None, image_png=None,
+                             reason="Đóng dấu", location="Mường Phăng")
+    return once, twice
+
+
+def flipped(data: bytes, position: int) -> bytes:
+    changed = bytearray(data)
+    changed[position] ^= 0x01
+    return bytes(changed)
+
+
+# --- identities -----------------------------------------------------------------------
+
+def test_a_p12_file_gives_the_holder_and_the_certificate_facts(test_pki):
+    identity = signing.load_pkcs12(test_pki.leader, test_pki.password)
+    assert identity.holder_name == "Lò Văn Thắng"
+    assert identity.issuer == "Test Intermediate CA"
+    assert identity.serial == 100
+    assert identity.not_before < datetime.now(UTC) < identity.not_after
+    assert {"digital_signature", "non_repudiation"} <= identity.key_usage
+    signing.check_usable(identity)
+
+
+def test_a_wrong_password_or_another_file_is_a_clear_error(test_pki, report_pdf, tmp_path):
+    i18n.set_language("en")
+    with pytest.raises(UserError, match="password is wrong"):
+        signing.load_pkcs12(test_pki.leader, "sai mật khẩu")
+    other = tmp_path / "report.pdf"
+    other.write_bytes(report_pdf)
+    with pytest.raises(UserError, match="PKCS#12"):
+        signing.load_pkcs12(other, test_pki.password)
+    with pytest.raises(UserError, match="Cannot read"):
+        signing.load_pkcs12(tmp_path / "missing.p12", test_pki.password)
+
+
+def test_an_expired_certificate_is_refused_with_its_dates(test_pki):
+    i18n.set_language("en")
+    identity = signing.load_pkcs12(test_pki.expired, test_pki.password)
+    with pytest.raises(UserError) as caught:
+        signing.check_usable(identity)
+    message = str(caught.value)
+    assert "expired" in message
+    assert identity.not_after.strftime("%d/%m/%Y") in message
+    assert identity.not_before.strftime("%d/%m/%Y") in message
+
+
+def test_a_certificate_not_valid_yet_is_refused(test_pki):
+    identity = signing.load_pkcs12(test_pki.leader, test_pki.password)
+    with pytest.raises(UserError, match=identity.not_before.strftime("%d/%m/%Y")):
+        signing.check_usable(identity, identity.not_before - timedelta(days=1))
+
+
+def test_a_certificate_without_signing_key_usage_is_refused(test_pki):
+    identity = signing.load_pkcs12(test_pki.no_signing, test_pki.password)
+    with pytest.raises(UserError):
+        signing.check_usable(identity)
+
+
+# --- signing and verifying -------------------------------------------------------------
+
+def test_two_signatures_are_both_valid_and_trusted_with_the_root(signed_twice, test_pki):
+    _once, twice = signed_twice
+    result = signing.verify_pdf(twice, [test_pki.root_pem])
+    assert result.verdict == "valid"
+    assert [s.field_name for s in result.signatures] == ["Leader", "Office"]
+    assert [s.signer_name for s in result.signatures] == ["Lò Văn Thắng", "UBND xã Mường Phăng"]
+    for sig in result.signatures:
+        assert (sig.intact, sig.valid, sig.trusted, sig.revoked) == (True, True, True, False)
+        assert sig.verdict == "valid"
+        assert "Test Intermediate CA" in sig.issuer
+        assert sig.not_before is not None and sig.not_after is not None
+        assert sig.signing_time is not None
+    leader, office = result.signatures
+    # The office's signature is a later revision: pyHanko classes it as form filling.
+    assert leader.modification == "form_fill" and not leader.covers_whole_file
+    assert office.modification == "none" and office.covers_whole_file
+    assert result.message()
+
+
+def test_the_visible_signature_shows_the_blue_image_in_its_box(signed_twice, report_pdf):
+    import pypdfium2
+
+    once = signed_twice[0]
+    assert b"/Subtype /Image" in once[len(report_pdf):]
+    document = pypdfium2.PdfDocument(once)
+    document.init_forms()  # the signature's appearance is a form widget
+    page = document[0]
+    height = page.get_height()
+    image = page.render(scale=1, may_draw_forms=True).to_pil().convert("RGB")
+    x, y, w, h = 340, 90, 120, 60
+    inside = image.crop((x, int(height - y - h), x + w, int(height - y)))
+    blue = [p for p in inside.get_flattened_data() if p[2] > 150 and p[0] < 100]
+    assert len(blue) > 100
+    outside = image.crop((x, int(height - y - 2 * h), x + w, int(height - y - h)))
+    assert not [p for p in outside.get_flattened_data() if p[2] > 150 and p[0] < 100]
+
+
+def test_without_the_root_the_signatures_are_untrusted(signed_twice):
+    result = signing.verify_pdf(signed_twice[1])
+    assert result.verdict == "untrusted"
+    assert all(s.intact and s.valid and not s.trusted for s in result.signatures)
+
+
+def test_the_root_may_be_given_as_der(signed_twice, test_pki):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = x509.load_pem_x509_certificate(test_pki.root_pem).public_bytes(Encoding.DER)
+    assert signing.verify_pdf(signed_twice[1], [der]).verdict == "valid"
+
+
+def test_signing_keeps_the_input_and_appends_to_it(signed_twice, report_pdf):
+    once, twice = signed_twice
+    assert once.startswith(report_pdf)  # incremental update: the original bytes are kept
+    assert twice.startswith(once)
+
+
+def test_an_invisible_signature_with_a_given_time(test_pki, report_pdf):
+    identity = signing.load_pkcs12(test_pki.office, test_pki.password)
+    when = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    original = bytes(report_pdf)
+    signed = signing.sign_pdf(report_pdf, identity, field_name="Sig", signing_time=when)
+    assert report_pdf == original
+    result = signing.verify_pdf(signed, [test_pki.root_pem])
+    assert result.verdict == "valid"
+    assert result.signatures[0].signing_time == when
+
+
+def test_a_box_without_an_image_gives_an_invisible_signature(test_pki, report_pdf):
+    identity = signing.load_pkcs12(test_pki.office, test_pki.password)
+    signed = signing.sign_pdf(report_pdf, identity, field_name="Sig", box=(0, 340, 90, 120, 60))
+    assert b"/Rect [ 0 0 0 0 ]" in signed[len(report_pdf):]
+    assert signing.verify_pdf(signed, [test_pki.root_pem]).verdict == "valid"
+
+
+def test_a_box_on_a_page_that_does_not_exist_is_a_user_error(test_pki, report_pdf):
+    identity = signing.load_pkcs12(test_pki.office, test_pki.password)
+    with pytest.raises(UserError):
+        signing.sign_pdf(report_pdf, identity, field_name="Sig", box=(99, 340, 90, 120, 60),
+                         image_png=blue_signature_png())
+
+
+def test_the_same_field_cannot_be_signed_twice(signed_twice, test_pki):
+    identity = signing.load_pkcs12(test_pki.office, test_pki.password)
+    with pytest.raises(UserError):
+        signing.sign_pdf(signed_twice[1], identity, field_name="Leader")
+
+
+def test_signing_something_that_is_not_a_pdf_is_a_user_error(test_pki):
+    identity = signing.load_pkcs12(test_pki.office, test_pki.password)
+    with pytest.raises(UserError):
+        signing.sign_pdf(b"hello, not a PDF", identity, field_name="Sig")
+
+
+def test_an_unsigned_pdf_is_unsigned(report_pdf):
+    result = signing.verify_pdf(report_pdf)
+    assert result.verdict == "unsigned" and result.signatures == []
+    assert result.message()
+
+
+def test_one_flipped_byte_anywhere_is_never_valid(signed_twice, test_pki):
+    twice = signed_twice[1]
+    positions = [round(i * (len(twice) - 1) / 29) for i in range(30)]
+    # and a few inside the second signature's value and its zero padding
+    start = twice.rindex(b"/Contents <") + len(b"/Contents <")
+    positions += [start + 5, start + 300, twice.index(b">", start) - 3]
+    for position in positions:
+        result = signing.verify_pdf(flipped(twice, position), [test_pki.root_pem])
+        assert result.verdict != "valid", position
+        assert result.message()
+
+
+def test_appended_bytes_after_the_last_signature_are_a_change(signed_twice, test_pki):
+    twice = signed_twice[1]
+    result = signing.verify_pdf(twice + b"\n% appended\n", [test_pki.root_pem])
+    assert result.verdict != "valid"
+
+
+def test_a_later_revision_that_changes_the_page_is_modified(signed_twice, test_pki):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_twice[1]))
+    box = writer.add_object(generic.StreamObject(stream_data=b"0 0 1 rg 100 100 200 200 re f"))
+    writer.add_stream_to_page(0, box)
+    out = io.BytesIO()
+    writer.write(out)
+    result = signing.verify_pdf(out.getvalue(), [test_pki.root_pem])
+    assert result.verdict == "modified"
+    assert all(s.intact and s.valid and s.modification == "other" for s in result.signatures)
+    assert not any(s.covers_whole_file for s in result.signatures)
+
+
+def test_a_truncated_file_is_invalid_and_does_not_raise(signed_twice, test_pki):
+    twice = signed_twice[1]
+    for size in (len(twice) // 3, len(twice) - 200):
+        result = signing.verify_pdf(twice[:size], [test_pki.root_pem])
+        assert result.verdict in ("invalid", "modified", "unsigned")
+        assert result.verdict != "valid"
+
+
+def test_a_file_that_is_not_a_pdf_is_a_user_error():
+    with pytest.raises(UserError):
+        signing.verify_pdf(b"PK\x03\x04 a zip file, not a PDF" * 10)
+
+
+def test_a_revoked_certificate_with_its_crl_is_not_valid(test_pki, report_pdf):
+    identity = signing.load_pkcs12(test_pki.revoked, test_pki.password)
+    signed = signing.sign_pdf(report_pdf, identity, field_name="Sig")
+    revoked = signing.verify_pdf(signed, [test_pki.root_pem], [test_pki.crl_der])
+    assert revoked.verdict == "invalid"
+    assert revoked.signatures[0].revoked
+    # The policy: without revocation data there is no network, and the check soft-fails.
+    assert signing.verify_pdf(signed, [test_pki.root_pem]).verdict == "valid"
+
+
+def test_a_signer_not_in_the_crl_stays_valid_with_it(signed_twice, test_pki):
+    assert signing.verify_pdf(signed_twice[1], [test_pki.root_pem], [test_pki.crl_der]).verdict == "valid"
+
+
+@pytest.mark.skipif(shutil.which("pdfsig") is None, reason="pdfsig (poppler-utils) is not installed")
+def test_poppler_agrees(signed_twice, tmp_path):
+    twice = signed_twice[1]
+    good = tmp_path / "signed.pdf"
+    good.write_bytes(twice)
+    out = subprocess.run(["pdfsig", str(good)], capture_output=True, text=True, timeout=60).stdout
+    assert out.count("Signature Validation: Signature is Valid.") == 2
+    bad = tmp_path / "changed.pdf"
+    bad.write_bytes(flipped(twice, 2000))  # inside the first revision, covered by both signatures
+    out = subprocess.run(["pdfsig", str(bad)], capture_output=True, text=True, timeout=60).stdout
+    assert "Signature Validation: Signature is Valid." not in out
+
+
+# --- the command line ------------------------------------------------------------------
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["--lang", "en", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_verify(capsys, signed_twice, test_pki, tmp_path):
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(signed_twice[1])
+    code, out, _err = run_cli(capsys, "verify", str(signed), "--trust", str(test_pki.root_pem_path))
+    assert code == 0
+    assert "Lò Văn Thắng" in out and "UBND xã Mường Phăng" in out
+
+    code, out, err = run_cli(capsys, "verify", str(signed))
+    assert code == 3
+    assert "not trusted" in out and "trusted root" in err
+
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(flipped(signed_twice[1], 2000))
+    code, _out, _err = run_cli(capsys, "verify", str(tampered), "--trust", str(test_pki.root_pem_path))
+    assert code != 0
+
+    not_pdf = tmp_path / "notes.txt"
+    not_pdf.write_text("Báo cáo quý IV\n", encoding="utf-8")
+    code, _out, err = run_cli(capsys, "verify", str(not_pdf))
+    assert code == 2
+    assert "not a PDF" in err
+
+    code, _out, err = run_cli(capsys, "verify", str(tmp_path / "missing.pdf"))
+    assert code == 2 and "Cannot read" in err
+
+
+def test_cli_verify_opens_no_database(capsys, signed_twice, tmp_path, monkeypatch):
+    import dbcomm.services.database as database
+
+    def refuse(*_a, **_k):
+        raise AssertionError("verify must not open a database")
+
+    monkeypatch.setattr(database, "open_database", refuse)
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(signed_twice[1])
+    db = tmp_path / "never.sqlite3"
+    code, _out, _err = run_cli(capsys, "--db", str(db), "verify", str(signed))
+    assert code == 3
+    assert not db.exists()
