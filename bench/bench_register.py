@@ -29,15 +29,21 @@ CACHE = HERE / ".cache"
 RESULTS = HERE / "results"
 
 
-def build_database(rows: int) -> Path:
-    """A reproducible province-scale register (seeded), built once and reused."""
+PROVINCE_OFFICE = dict(
+    name="Sở Giáo dục và Đào tạo", parent_agency="UBND tỉnh Điện Biên", kind="department",
+    place_name="Điện Biên Phủ", symbol="SGDĐT", signer_title="GIÁM ĐỐC", signer_name="Nguyễn Văn A")
+
+
+def build_database(rows: int, *, name: str = "province", office: dict[str, str] | None = None,
+                   seed: int = 2030, start: date = date(2022, 3, 1), end: date = date(2026, 11, 1)) -> Path:
+    """A reproducible register (seeded), built once and reused: by default the province's."""
     from dbcomm.domain.models import OfficeIdentity
     from dbcomm.services import demo, settings
     from dbcomm.services.database import open_database
     from dbcomm.store.migrate import HEAD_REVISION
 
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"province-{rows}-{HEAD_REVISION}.sqlite3"
+    path = CACHE / f"{name}-{rows}-{HEAD_REVISION}.sqlite3"
     if path.exists():
         return path
     tmp = path.with_suffix(".building")
@@ -45,11 +51,9 @@ def build_database(rows: int) -> Path:
         p.unlink()
     t = time.perf_counter()
     db = open_database(tmp)
-    settings.save_office(db, OfficeIdentity(
-        name="Sở Giáo dục và Đào tạo", parent_agency="UBND tỉnh Điện Biên", kind="department",
-        place_name="Điện Biên Phủ", symbol="SGDĐT", signer_title="GIÁM ĐỐC", signer_name="Nguyễn Văn A"))
+    settings.save_office(db, OfficeIdentity(**(office or PROVINCE_OFFICE)))
     settings.mark_setup_done(db)
-    demo.generate(db, rows, seed=2030, end=date(2026, 11, 1))
+    demo.generate(db, rows, seed=seed, start=start, end=end)
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     db.close()

@@ -30,35 +30,16 @@ RESULTS = HERE / "results"
 
 from bench_register import build_database, machine  # noqa: E402
 
+OFFICE = dict(
+    name="Ủy ban nhân dân xã Mường Phăng", parent_agency="UBND tỉnh Điện Biên", kind="commune",
+    place_name="Mường Phăng", symbol="UBND", signer_title="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
+    signer_name="Lò Văn Thắng")
+
 
 def build_office_database(rows: int) -> Path:
     """One office's year: ``rows`` activities dated in 2026 (seeded, built once and reused)."""
-    from dbcomm.domain.models import OfficeIdentity
-    from dbcomm.services import demo, settings
-    from dbcomm.services.database import open_database
-    from dbcomm.store.migrate import HEAD_REVISION
-
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"office-{rows}-{HEAD_REVISION}.sqlite3"
-    if path.exists():
-        return path
-    tmp = path.with_suffix(".building")
-    for p in CACHE.glob(tmp.name + "*"):
-        p.unlink()
-    db = open_database(tmp)
-    settings.save_office(db, OfficeIdentity(
-        name="Ủy ban nhân dân xã Mường Phăng", parent_agency="UBND tỉnh Điện Biên", kind="commune",
-        place_name="Mường Phăng", symbol="UBND", signer_title="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
-        signer_name="Lò Văn Thắng"))
-    settings.mark_setup_done(db)
-    demo.generate(db, rows, seed=2026, start=date(2026, 1, 1), end=date(2026, 12, 31))
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    db.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
-    tmp.rename(path)
-    return path
+    return build_database(rows, name="office", office=OFFICE, seed=2026, start=date(2026, 1, 1),
+                          end=date(2026, 12, 31))
 
 
 BUILD = r"""
