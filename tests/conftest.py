@@ -23,6 +23,11 @@ def _vietnamese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     i18n.set_language("vi")
     yield
     i18n.set_language("vi")
+    # Free the test's windows now, on the GUI thread: left to the cyclic collector they could
+    # be freed later from a worker thread of another test, and Qt objects must not be.
+    import gc
+
+    gc.collect()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from dbcomm.domain.report import (
     ReportSettings,
 )
 from dbcomm.domain.roles import Perm
-from dbcomm.domain.text import nfc, nfc_line
+from dbcomm.domain.text import nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError
 from dbcomm.errors import NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
@@ -223,8 +223,6 @@ def _by_programme(s: Session, plan: Plan, start: date, end: date) -> list[Figure
 
 
 def _by_place(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
-    from dbcomm.domain.text import vi_sort_key
-
     rows = s.execute(
         select(Organisation.name, *_SUMS).select_from(Activity)
         .outerjoin(Organisation, Organisation.id == Activity.place_id)
@@ -431,9 +429,21 @@ def default_settings(db: Database, plan_id: int, period_key: str) -> ReportSetti
                           place=office.place_name, archive_unit="")
 
 
+# One computation at a time: two drafts counting at once in two threads (a period changed
+# while the first was still counting) crashed the process inside the lazy loading of the
+# plan's relationships.  A computation takes well under a second for an office.
+_COMPUTE_LOCK = threading.RLock()
+
+
 def compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: date | None = None,
             progress: Progress | None = None, cancelled: Cancelled | None = None) -> ReportContent:
     """Everything the report shows, computed from the register now."""
+    with _COMPUTE_LOCK:
+        return _compute(db, cfg, narrative, today=today, progress=progress, cancelled=cancelled)
+
+
+def _compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: date | None,
+             progress: Progress | None, cancelled: Cancelled | None) -> ReportContent:
     office = check_office(db)
     period = resolve_period(db, cfg.plan_id, cfg.period_key)
     step = 0
@@ -478,13 +488,13 @@ def compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: d
         plan_code, plan_title = plan.code, plan.title
         plan_issued_on, plan_issuer = plan.issued_on, plan.issuer
 
+    distribution, archive_unit = clean_distribution(cfg.distribution, cfg.archive_unit)
     header = Header(
         parent_agency=office.parent_agency, agency=office.name, symbol=office.symbol,
         number=document_number(cfg.number), place=nfc_line(cfg.place) or office.place_name,
         doc_date=cfg.doc_date or today or date.today(), subject=nfc(cfg.subject).strip(),
         recipients=[line for line in (nfc_line(x) for x in nfc(cfg.recipient).splitlines()) if line],
-        distribution=clean_distribution(cfg.distribution, cfg.archive_unit)[0],
-        archive_unit=clean_distribution(cfg.distribution, cfg.archive_unit)[1], signer_title=office.signer_title,
+        distribution=distribution, archive_unit=archive_unit, signer_title=office.signer_title,
         signer_name=office.signer_name)
     clean_narrative = Narrative(**{k: nfc(v).strip() for k, v in asdict(narrative).items()})
     content = ReportContent(
@@ -891,7 +901,7 @@ def set_indicator_value(db: Database, indicator_id: int, year: int, value: float
 
 def indicator_progress(db: Database, plan_id: int, year: int) -> list[IndicatorProgress]:
     """Every indicator's progress for ``year`` (to the end of that year, or today)."""
-    with db.read() as s:
+    with _COMPUTE_LOCK, db.read() as s:
         plan = _plan(s, plan_id)
         period = parse_period(str(year), Cutoff(plan.cutoff))
         return _indicators(s, plan, period)
@@ -923,9 +933,7 @@ class CoverageGrid:
 
 def coverage(db: Database, plan_id: int, year: int, by: str = "month") -> CoverageGrid:
     """Activity counts per objective, task and form × month (or place) for a plan year."""
-    from dbcomm.domain.text import vi_sort_key
-
-    with db.read() as s:
+    with _COMPUTE_LOCK, db.read() as s:
         plan = _plan(s, plan_id)
         cutoff = Cutoff(plan.cutoff)
         yp = parse_period(str(year), cutoff)

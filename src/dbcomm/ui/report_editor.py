@@ -94,6 +94,7 @@ class ReportEditor(QDialog):
         self.info: reports.ReportInfo | None = None
         self.task: Any = None  # the build or draft running behind a progress dialog
         self.draft_task: BackgroundTask | None = None  # the quiet draft of a new report
+        self._started: list[BackgroundTask] = []  # every draft started, even those left behind
         self.preview: PdfPreviewDialog | None = None
         self._auto_subject = ""
         self._auto_narrative: Narrative | None = None
@@ -686,6 +687,7 @@ class ReportEditor(QDialog):
 
         self.draft_task = BackgroundTask(work, done, failed, owner=self)
         task_ref[0] = self.draft_task
+        self._started = [t for t in self._started if t.running] + [self.draft_task]
 
     def fill_draft(self) -> Any:
         """Count the figures (in the background) and write the draft into the sections."""
@@ -750,7 +752,10 @@ class ReportEditor(QDialog):
         self._closed = True
         self._redraft_timer.stop()
         self._warnings_timer.stop()
-        if self.draft_task is not None and self.draft_task.running:
-            self.draft_task.cancel()
-            self.draft_task.wait()
+        # a draft left behind by a change of period may still be counting: the database must
+        # outlive every thread that reads it
+        for task in [*self._started, *([self.draft_task] if self.draft_task else [])]:
+            if task.running:
+                task.cancel()
+                task.wait()
         super().done(result)

@@ -186,6 +186,7 @@ class BackgroundTask(QObject):
         self._finish()
         if self._owner_alive:
             self._on_done(result)
+        self._forget_callbacks()
 
     @Slot(str)
     def _failed(self, message: str) -> None:
@@ -195,11 +196,18 @@ class BackgroundTask(QObject):
             self._finish()
             if self._on_cancel and self._owner_alive:
                 self._on_cancel()
-            return
-        self.state = "failed"
-        self._finish()
-        if self._on_error and self._owner_alive:
-            self._on_error(message)
+        else:
+            self.state = "failed"
+            self._finish()
+            if self._on_error and self._owner_alive:
+                self._on_error(message)
+        self._forget_callbacks()
+
+    def _forget_callbacks(self) -> None:
+        """The callbacks usually close over the window holding this task: a reference cycle,
+        which Python's cyclic collector may free from any thread, a worker's included — and a
+        Qt object destroyed off its own thread crashes the process.  Once reported, break it."""
+        self._on_done = self._on_error = self._on_cancel = None  # type: ignore[assignment]
 
     def _finish(self) -> None:
         self._thread.quit()
