@@ -8,11 +8,12 @@ DB ?=
 ARGS ?=
 
 # Debian/Ubuntu packages: Qt's runtime libraries (offscreen and X11), a virtual
-# screen for screenshots, PDF tools for tests, and fonts with every Vietnamese letter.
+# screen for screenshots, PDF tools for tests, fonts with every Vietnamese letter, and a
+# software USB token (SoftHSM2, OpenSC) for the token-signing tests.
 DEB_PACKAGES := python3-venv python3-pip libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 \
   libfreetype6 libglib2.0-0 libxkbcommon0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
   libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 \
-  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core
+  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core softhsm2 opensc
 
 # The benchmark's baseline: what offices use today to turn a document into PDF.
 BENCH_DEB_PACKAGES := libreoffice-writer-nogui
@@ -63,10 +64,12 @@ bench: $(STAMP) translations  ## measure speed at province scale (100,000 activi
 	@scripts/sysdeps.sh --optional $(BENCH_DEB_PACKAGES)
 	$(BIN)/python bench/bench_register.py
 	$(BIN)/python bench/bench_reports.py
+	$(BIN)/python bench/bench_signing.py
 
 screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img
 	$(BIN)/python scripts/report_pages.py docs/img
+	$(BIN)/python scripts/signed_pages.py docs/img
 
 clean:  ## remove the virtual environment and build output
 	rm -rf $(VENV) build dist src/*.egg-info src/dbcomm/locale

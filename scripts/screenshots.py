@@ -80,6 +80,7 @@ def main() -> int:
         app.processEvents()
         w.grab().save(str(out / f"audit-{lang}.png"))
     shoot_reports(app, w, db, plan_id, out, lang)
+    shoot_signing(app, w, db, plan_id, out, lang)
     wiz = SetupWizard(db)
     wiz.show()
     wiz.next()
@@ -150,6 +151,87 @@ def shoot_reports(app, w, db, plan_id: int, out: Path, lang: str) -> None:  # ty
     w.dashboard.by_place.setChecked(True)
     settle(0.2)
     w.grab().save(str(out / f"coverage-places-{lang}.png"))
+
+
+def shoot_signing(app, w, db, plan_id: int, out: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """The signing certificates, the two signing steps and the verify dialog.
+
+    The certificates come from a throwaway test authority (the test suite's), not real ones.
+    """
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import pki
+    import signature_images
+    from dbcomm.domain.report import Narrative
+    from dbcomm.services import identities, report_signing, reports, signing, trust
+    from dbcomm.ui.pdf_preview import PdfPreviewDialog
+    from dbcomm.ui.sign_dialog import SignDialog
+    from dbcomm.ui.signing_setup import SigningSetupDialog
+    from dbcomm.ui.verify_dialog import VerifyDialog
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    authority = pki.build(Path(tempfile.mkdtemp()))
+    identities.add_file_identity(db, "person", authority.leader, authority.password, label="Chủ tịch UBND xã",
+                                 image_png=signature_images.blue_signature())
+    identities.add_file_identity(db, "office", authority.office, authority.password, label="Văn thư UBND xã",
+                                 image_png=signature_images.red_seal(), seal_diameter_mm=36)
+    setup = SigningSetupDialog(db, w)
+    setup.show()
+    settle(0.3)
+    setup.grab().save(str(out / f"signing-setup-{lang}.png"))
+    setup.close()
+
+    cfg = reports.default_settings(db, plan_id, "2025-Q4")
+    cfg.number, cfg.date_by_registry = "", True
+    info = reports.save_draft(db, None, cfg, reports.draft_narrative(reports.compute(db, cfg, Narrative())))
+    reports.build(db, info.id)
+    leader = signing.load_pkcs12(authority.leader, authority.password)
+    signed = report_signing.sign_report(db, info.id, leader, signature_images.blue_signature())
+    preview = PdfPreviewDialog(db, signed.pdf, info=signed.info, parent=w)
+    preview.resize(1000, 900)
+    preview.show()
+    dialog = SignDialog(db, signed.info, "seal", preview)
+    dialog.number_edit.setText("27")
+    dialog.show()
+    settle()
+    dialog.grab().save(str(out / f"sign-dialog-{lang}.png"))
+    dialog.close()
+    office = signing.load_pkcs12(authority.office, authority.password)
+    sealed = report_signing.seal_report(db, info.id, office, signature_images.red_seal(), 36, number="27")
+    preview.info = sealed.info
+    preview._signed(sealed)
+    layout = __import__("json").loads(_layout(db, info.id))
+    preview.view.go_to_page(layout["page"])
+    settle()
+    preview.grab().save(str(out / f"report-signed-preview-{lang}.png"))
+    preview.close()
+
+    trust.import_roots(db, authority.root_pem)
+    target = Path(tempfile.mkdtemp()) / "BC-2025-Q4-ky-so.pdf"
+    target.write_bytes(sealed.pdf)
+    verify = VerifyDialog(db, w, target)
+    verify.resize(1060, 640)
+    verify.show()
+    end = time.monotonic() + 15
+    while verify.checking and time.monotonic() < end:
+        settle(0.1)
+    settle(0.3)
+    verify.grab().save(str(out / f"verify-dialog-{lang}.png"))
+    verify.close()
+
+
+def _layout(db, report_id: int) -> str:  # type: ignore[no-untyped-def]
+    from dbcomm.store.models import Report
+
+    with db.read() as s:
+        row = s.get(Report, report_id)
+        return row.signature_layout if row else "{}"
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ from dbcomm import i18n
 
 
 @pytest.fixture(autouse=True)
-def _vietnamese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def _vietnamese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest):
     """Every test starts in Vietnamese, with its own user data folder."""
     monkeypatch.setenv("DBCOMM_DATA_DIR", str(tmp_path / "userdata"))
     i18n.set_language("vi")
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        request.getfixturevalue("qapp")
+    _collect_on_the_gui_thread()
     yield
     i18n.set_language("vi")
     # Free the test's windows now, on the GUI thread: left to the cyclic collector they could
@@ -28,6 +31,20 @@ def _vietnamese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import gc
 
     gc.collect()
+
+
+def _collect_on_the_gui_thread() -> None:
+    """As the application does: once Qt is running, the cyclic collector runs on its thread."""
+    import sys
+
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        from dbcomm.ui import collector
+
+        collector.install()
 
 
 @pytest.fixture

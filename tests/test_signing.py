@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+import time
+import unicodedata
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from PIL import Image
 
 import pki
+import tsa
 from dbcomm import i18n
 from dbcomm.cli import main
 from dbcomm.errors import UserError
@@ -326,3 +329,283 @@ def test_cli_verify_opens_no_database(capsys, signed_twice, tmp_path, monkeypatc
     code, _out, _err = run_cli(capsys, "--db", str(db), "verify", str(signed))
     assert code == 3
     assert not db.exists()
+
+
+# --- the annex text stamp (Nghị định 30/2020, Phụ lục I) ------------------------------
+
+MM = 72 / 25.4
+VN = timezone(timedelta(hours=7))
+
+
+def annex_pdf(page_size: tuple[float, float], rotation: int = 0) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=page_size)
+    if rotation:
+        pdf.setPageRotation(rotation)
+    pdf.setFont("Helvetica", 12)
+    pdf.drawString(90, page_size[1] / 2, "PHU LUC - annex table")
+    pdf.showPage()
+    pdf.drawString(90, 400, "page 2")
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def render_page1(pdf: bytes, tmp_path, dpi: int, name: str) -> Image.Image:
+    source = tmp_path / f"{name}.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", str(source),
+                    str(tmp_path / name)], check=True, timeout=60)
+    return Image.open(tmp_path / f"{name}.png").convert("L")
+
+
+def test_the_annex_stamp_text_is_the_number_and_the_time_at_plus_seven():
+    when = datetime(2026, 11, 27, 7, 5, 9, 654321, tzinfo=UTC)
+    assert signing.annex_stamp_text("05/BC-UBND", when) == "Số: 05/BC-UBND\n2026-11-27T14:05:09+07:00"
+    assert signing.annex_stamp_text("05/BC-UBND", when.astimezone(timezone(timedelta(hours=-5)))) == \
+        "Số: 05/BC-UBND\n2026-11-27T14:05:09+07:00"
+    naive = datetime(2026, 12, 31, 20, 0, 0)  # taken as UTC: the next day in Việt Nam
+    assert signing.annex_stamp_text("7/QĐ-UBND", naive).endswith("\n2027-01-01T03:00:00+07:00")
+    assert signing.annex_stamp_text(" Số: 05/BC-UBND", when) == "Số: 05/BC-UBND\n2026-11-27T14:05:09+07:00"
+    decomposed = unicodedata.normalize("NFD", "12/TB-UBND xã Mường Phăng")
+    text = signing.annex_stamp_text(decomposed, when)
+    assert text == unicodedata.normalize("NFC", text) and "Mường" in text
+
+
+@pytest.mark.parametrize(("size", "rotation"), [((595.28, 841.89), 0), ((841.89, 595.28), 0),
+                                                ((841.89, 595.28), 90), ((595.28, 841.89), 270)])
+def test_the_stamp_box_is_in_the_top_right_margin_as_seen(size, rotation):
+    pdf = annex_pdf(size, rotation)
+    page, x, y, w, h = signing.stamp_box(pdf, 120, 30)
+    assert page == 0
+    width, height = size  # as seen; ReportLab swaps the MediaBox of a turned page
+    user_width, user_height = (height, width) if rotation in (90, 270) else (width, height)
+    # where the box's corners land on the page as seen (0,0 = top left)
+    corners = [(x, y), (x + w, y + h)]
+    if rotation == 0:
+        seen = [(cx, height - cy) for cx, cy in corners]
+    elif rotation == 90:  # the user space's left edge is seen at the top
+        seen = [(cy, cx) for cx, cy in corners]
+    else:  # 270: its right edge is seen at the top
+        seen = [(user_height - cy, user_width - cx) for cx, cy in corners]
+    seen_left, seen_right = sorted(p[0] for p in seen)
+    seen_top, seen_bottom = sorted(p[1] for p in seen)
+    assert (round(seen_right - seen_left), round(seen_bottom - seen_top)) == (120, 30)
+    assert seen_right == pytest.approx(width - 15 * MM, abs=0.5)
+    assert seen_top == pytest.approx(6 * MM, abs=0.5)
+    assert seen_bottom < 20 * MM  # inside the smallest top margin of the decree
+
+
+def test_the_stamp_box_needs_an_existing_page(test_pki):
+    with pytest.raises(UserError):
+        signing.stamp_box(annex_pdf((595.28, 841.89)), 120, 30, page=5)
+
+
+needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftoppm")),
+                                   reason="poppler-utils is not installed")
+
+
+@needs_poppler
+@pytest.mark.parametrize(("size", "rotation"), [((595.28, 841.89), 0), ((841.89, 595.28), 0),
+                                                ((841.89, 595.28), 90)],
+                         ids=["portrait", "landscape", "turned-page"])
+def test_an_annex_signed_with_the_text_stamp(test_pki, tmp_path, size, rotation):
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    pdf = annex_pdf(size, rotation)
+    when = datetime.now(UTC).replace(microsecond=0)
+    text = signing.annex_stamp_text("05/BC-UBND", when)
+    signed = signing.sign_pdf(pdf, office, field_name="Office", stamp_text=text, signing_time=when)
+    assert signed.startswith(pdf)
+
+    result = signing.verify_pdf(signed, [test_pki.root_pem])
+    assert result.verdict == "valid"
+    sig = result.signatures[0]
+    assert sig.signing_time == when
+    iso = sig.signing_time.astimezone(VN).isoformat()
+
+    source = tmp_path / "annex.pdf"
+    source.write_bytes(signed)
+    page1 = subprocess.run(["pdftotext", "-raw", "-f", "1", "-l", "1", str(source), "-"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    lines = page1.splitlines()
+    assert "Số: 05/BC-UBND" in lines and unicodedata.is_normalized("NFC", page1)
+    assert iso in lines and iso.endswith("+07:00")
+    page2 = subprocess.run(["pdftotext", "-raw", "-f", "2", "-l", "2", str(source), "-"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "05/BC-UBND" not in page2
+
+    # What the stamp added to the page, as seen: dark pixels, all in the top-right margin.
+    dpi = 50
+    before = render_page1(pdf, tmp_path, dpi, "before")
+    after = render_page1(signed, tmp_path, dpi, "after")
+    assert before.size == after.size
+    width, height = after.size
+    assert (width > height) == (size[0] > size[1])
+    added = [(i % width, i // width) for i, (a, b) in enumerate(zip(
+        before.get_flattened_data(), after.get_flattened_data(), strict=True))
+             if b < 128 <= a]
+    assert len(added) > 150
+    left, right = min(x for x, _y in added), max(x for x, _y in added)
+    top, bottom = min(y for _x, y in added), max(y for _x, y in added)
+    px = dpi / 25.4  # pixels per mm
+    assert left > width / 2 and bottom < 20 * px  # nothing added outside the top-right margin
+    assert abs(right - (width - 15 * px)) <= 3  # ends at the right margin
+    assert 6 * px - 1 <= top <= 10 * px  # the box starts 6 mm from the top; the ink a little lower
+    # upright Noto Serif 10: two lines about 22 pt high, the time line about 127 pt wide
+    assert 18 <= (bottom - top + 1) * 72 / dpi <= 32
+    assert 110 <= (right - left + 1) * 72 / dpi <= 140
+
+
+def test_a_text_stamp_and_an_image_exclude_each_other(test_pki):
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    with pytest.raises(UserError):
+        signing.sign_pdf(annex_pdf((595.28, 841.89)), office, field_name="Office", stamp_text="Số: 1/BC",
+                         image_png=blue_signature_png(), box=(0, 400, 780, 120, 30))
+    with pytest.raises(UserError):
+        signing.sign_pdf(annex_pdf((595.28, 841.89)), office, field_name="Office", stamp_text="\n \n")
+
+
+def test_the_stamp_font_is_shipped_checked_and_licensed(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from dbcomm.services import fonts
+
+    path = fonts.font_path(fonts.STAMP_FONT)
+    with TTFont(str(path)) as font:
+        assert font["head"].unitsPerEm == 1000  # pyHanko lays out stamps as if it were 1000
+        cmap = font.getBestCmap()
+    assert all(ord(ch) in cmap for ch in "Số ĐđƯưƠơẠạẶặỆệỰựỸỹ")
+    licence = (fonts.FONT_DIR / "LICENSE-NotoSerif.txt").read_text(encoding="utf-8")
+    assert "SIL OPEN FONT LICENSE Version 1.1" in licence and "Google" in licence
+    for name in fonts.FONT_FILES.values():
+        shutil.copy(fonts.FONT_DIR / name, tmp_path / name)
+    with pytest.raises(UserError, match="NotoSerif-Regular.ttf"):
+        fonts.check_fonts(tmp_path)
+    shutil.copy(path, tmp_path / path.name)
+    fonts.check_fonts(tmp_path)
+
+
+# --- B-T: signatures with an RFC 3161 timestamp --------------------------------------------
+
+@pytest.fixture(scope="session")
+def tsa_keys() -> tsa.TSAKeys:
+    return tsa.make_keys()
+
+
+def test_signing_with_a_timestamp_server_gives_b_t(test_pki, report_pdf, tsa_keys, tmp_path):
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    before = datetime.now(UTC)
+    with tsa.TimestampServer(tsa_keys) as server:
+        outcome = signing.sign_pdf_ex(report_pdf, office, field_name="Office", timestamp_url=server.url)
+        assert server.requests >= 1
+    after = datetime.now(UTC)
+    assert (outcome.level, outcome.timestamp_problem) == ("B-T", "")
+    assert outcome.data.startswith(report_pdf)
+
+    result = signing.verify_pdf(outcome.data, [test_pki.root_pem], timestamp_roots=[tsa_keys.root_pem])
+    assert result.verdict == "valid"
+    sig = result.signatures[0]
+    assert sig.level == "B-T" and sig.timestamp_trusted
+    assert sig.timestamp_time is not None and before - timedelta(seconds=1) <= sig.timestamp_time <= after
+    # The supplied trust roots serve for timestamps too.
+    both = signing.verify_pdf(outcome.data, [test_pki.root_pem, tsa_keys.root_pem]).signatures[0]
+    assert both.timestamp_trusted and both.timestamp_time == sig.timestamp_time
+    # A timestamp from an authority nobody trusts: still B-T and a sound token, but not trusted.
+    alone = signing.verify_pdf(outcome.data, [test_pki.root_pem])
+    assert alone.verdict == "valid"
+    assert alone.signatures[0].level == "B-T" and not alone.signatures[0].timestamp_trusted
+
+    if shutil.which("pdfsig"):
+        path = tmp_path / "b-t.pdf"
+        path.write_bytes(outcome.data)
+        out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
+        assert out.count("Signature Validation: Signature is Valid.") == 1
+
+
+def test_a_b_b_signature_has_no_timestamp(signed_twice, test_pki):
+    for sig in signing.verify_pdf(signed_twice[1], [test_pki.root_pem]).signatures:
+        assert (sig.level, sig.timestamp_time, sig.timestamp_trusted) == ("B-B", None, False)
+
+
+@pytest.mark.parametrize("mode", ["closed", "garbage", "error", "slow"])
+def test_without_a_usable_timestamp_server_the_signature_is_b_b_and_says_why(
+        mode, test_pki, report_pdf, tsa_keys):
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    timeout = 0.5
+    started = time.monotonic()
+    if mode == "closed":
+        outcome = signing.sign_pdf_ex(report_pdf, office, field_name="Office", timestamp_url=tsa.closed_port_url(),
+                                      timestamp_timeout=timeout)
+    else:
+        with tsa.TimestampServer(tsa_keys, mode, delay=5) as server:
+            outcome = signing.sign_pdf_ex(report_pdf, office, field_name="Office", timestamp_url=server.url,
+                                          timestamp_timeout=timeout)
+            assert server.requests >= 1
+    elapsed = time.monotonic() - started
+    assert outcome.level == "B-B"
+    assert outcome.timestamp_problem
+    if mode == "slow":
+        assert elapsed < 4  # the timeout cut the wait short
+        assert "0.5" in outcome.timestamp_problem
+    if mode == "error":
+        assert "500" in outcome.timestamp_problem
+    result = signing.verify_pdf(outcome.data, [test_pki.root_pem])
+    assert result.verdict == "valid"
+    assert result.signatures[0].level == "B-B" and result.signatures[0].timestamp_time is None
+    # sign_pdf, the thin wrapper, gives the same kind of bytes
+    plain = signing.sign_pdf(report_pdf, office, field_name="Office", timestamp_url=tsa.closed_port_url())
+    assert signing.verify_pdf(plain, [test_pki.root_pem]).signatures[0].level == "B-B"
+
+
+def test_a_trusted_timestamp_before_the_revocation_keeps_the_signature_valid(test_pki, report_pdf, tsa_keys):
+    revoked = signing.load_pkcs12(test_pki.revoked, test_pki.password)  # revoked two days ago
+    earlier = datetime.now(UTC) - timedelta(days=3)
+    with tsa.TimestampServer(tsa_keys, fixed_time=earlier) as server:
+        outcome = signing.sign_pdf_ex(report_pdf, revoked, field_name="Sig", timestamp_url=server.url,
+                                      signing_time=earlier)
+    assert outcome.level == "B-T"
+    judged = signing.verify_pdf(outcome.data, [test_pki.root_pem], [test_pki.crl_der],
+                                timestamp_roots=[tsa_keys.root_pem])
+    assert judged.verdict == "valid"
+    assert judged.signatures[0].timestamp_time == earlier and not judged.signatures[0].revoked
+    # An untrusted timestamp proves nothing: judged now, the certificate is revoked.
+    assert signing.verify_pdf(outcome.data, [test_pki.root_pem], [test_pki.crl_der]).verdict == "invalid"
+
+    with tsa.TimestampServer(tsa_keys) as server:
+        late = signing.sign_pdf_ex(report_pdf, revoked, field_name="Sig", timestamp_url=server.url)
+    result = signing.verify_pdf(late.data, [test_pki.root_pem], [test_pki.crl_der],
+                                timestamp_roots=[tsa_keys.root_pem])
+    assert late.level == "B-T" and result.verdict == "invalid" and result.signatures[0].revoked
+
+
+def test_a_trusted_timestamp_from_before_the_expiry_keeps_the_signature_valid(test_pki, report_pdf, tsa_keys):
+    expired = signing.load_pkcs12(test_pki.expired, test_pki.password)  # expired ten days ago
+    earlier = datetime.now(UTC) - timedelta(days=20)
+    with tsa.TimestampServer(tsa_keys, fixed_time=earlier) as server:
+        outcome = signing.sign_pdf_ex(report_pdf, expired, field_name="Sig", timestamp_url=server.url,
+                                      signing_time=earlier)
+    assert signing.verify_pdf(outcome.data, [test_pki.root_pem],
+                              timestamp_roots=[tsa_keys.root_pem]).verdict == "valid"
+    assert signing.verify_pdf(outcome.data, [test_pki.root_pem]).verdict != "valid"
+
+
+def test_a_damaged_timestamp_token_is_not_valid(test_pki, report_pdf, tsa_keys):
+    from asn1crypto import cms
+
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    with tsa.TimestampServer(tsa_keys) as server:
+        signed = signing.sign_pdf(report_pdf, office, field_name="Office", timestamp_url=server.url)
+    start = signed.rindex(b"/Contents <") + len(b"/Contents <")
+    value = bytes.fromhex(signed[start:signed.index(b">", start)].decode())
+    info = cms.ContentInfo.load(value)["content"]["signer_infos"][0]
+    token = info["unsigned_attrs"][0]["values"][0]
+    tsa_signature = token["content"]["signer_infos"][0]["signature"].native
+    at = signed.lower().index(tsa_signature.hex().encode(), start) + 10
+    damaged = bytearray(signed)
+    damaged[at:at + 1] = b"0" if damaged[at:at + 1] != b"0" else b"1"
+    result = signing.verify_pdf(bytes(damaged), [test_pki.root_pem], timestamp_roots=[tsa_keys.root_pem])
+    assert result.verdict == "invalid"
+    assert result.signatures[0].timestamp_time is None
+    assert result.signatures[0].problem

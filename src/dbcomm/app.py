@@ -95,6 +95,9 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("dbcomm")
     app.setOrganizationName("dbcomm")
+    from dbcomm.ui import collector
+
+    collector.install(app)  # Qt objects must never be freed from a worker thread
     try:
         db = open_database(db_path, defer_daily=True)
     except UserError as exc:

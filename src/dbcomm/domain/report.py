@@ -33,6 +33,7 @@ class ReportSettings:
     place: str = ""  # place name of the date line, e.g. "Mường Phăng"
     doc_date: date | None = None  # date of the document; None = the day it is built
     number: str = ""  # "" = left blank for the registry; else e.g. "05"
+    date_by_registry: bool = False  # leave the date for the registry to fill in when it seals
     distribution: list[str] = field(default_factory=list)  # "Nơi nhận" lines after "Như trên;"
     archive_unit: str = ""  # "Lưu: VT, <unit>."
     include_annex: bool = True
@@ -66,6 +67,7 @@ class Header:
     archive_unit: str
     signer_title: str  # lines, e.g. "TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH"
     signer_name: str
+    date_blank: bool = False  # the date line leaves day, month and year to the registry
 
 
 @dataclass

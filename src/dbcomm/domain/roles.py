@@ -39,6 +39,9 @@ class Perm(StrEnum):
     RESTORE = "restore"
     VIEW_AUDIT = "view_audit"
     BUILD_REPORT = "build_report"
+    SIGN_REPORT = "sign_report"  # the leader's signature
+    SEAL_REPORT = "seal_report"  # the registry: number, date and the office's seal
+    MANAGE_SIGNING = "manage_signing"  # set up certificates and signature/seal images
 
 
 _ALL = frozenset(Perm)
@@ -46,10 +49,12 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ENTRY: frozenset({Perm.EDIT_ACTIVITIES, Perm.SUBMIT_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT,
                            Perm.BUILD_REPORT}),
     Role.LEADER: frozenset({Perm.EDIT_ACTIVITIES, Perm.SUBMIT_PERIOD, Perm.APPROVE_PERIOD, Perm.LOCK_PERIOD,
-                            Perm.REOPEN_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT}),
-    Role.CLERK: frozenset({Perm.LOCK_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT}),
-    # The administrator keeps the workstation; approving reports stays with the leader.
-    Role.ADMIN: _ALL - {Perm.APPROVE_PERIOD},
+                            Perm.REOPEN_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT,
+                            Perm.SIGN_REPORT, Perm.MANAGE_SIGNING}),
+    Role.CLERK: frozenset({Perm.LOCK_PERIOD, Perm.EXPORT, Perm.BACKUP, Perm.VIEW_AUDIT, Perm.BUILD_REPORT,
+                           Perm.SEAL_REPORT, Perm.MANAGE_SIGNING}),
+    # The administrator keeps the workstation; approving and signing reports stay with the leader.
+    Role.ADMIN: _ALL - {Perm.APPROVE_PERIOD, Perm.SIGN_REPORT},
 }
 
 

@@ -34,6 +34,7 @@ ACTIONS: dict[str, str] = {
     "backup": N_("backed up"),
     "restore_backup": N_("restored a backup"),
     "sign": N_("signed"),
+    "seal": N_("numbered and sealed"),
     "build": N_("built"),
     "user": N_("changed an account"),
     "settings": N_("changed the settings"),
@@ -55,6 +56,7 @@ ENTITY_LABELS: dict[str, str] = {
     "database": N_("database"),
     "handover": N_("hand-over file"),
     "report": N_("report"),
+    "signing_identity": N_("signing certificate"),
 }
 
 FIELD_LABELS: dict[str, str] = {

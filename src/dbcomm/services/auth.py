@@ -40,6 +40,10 @@ PERM_LABELS: dict[str, str] = {
     Perm.BACKUP: N_("make backups"),
     Perm.RESTORE: N_("restore a backup"),
     Perm.VIEW_AUDIT: N_("read the audit trail"),
+    Perm.BUILD_REPORT: N_("build reports"),
+    Perm.SIGN_REPORT: N_("sign reports"),
+    Perm.SEAL_REPORT: N_("number and seal reports"),
+    Perm.MANAGE_SIGNING: N_("set up signing certificates"),
 }
 
 

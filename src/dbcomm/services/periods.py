@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dbcomm.domain.periods import Cutoff, PeriodError, PeriodKind, parse_period, period_containing
-from dbcomm.domain.roles import FROZEN, PERIOD_STATE_LABELS, TRANSITIONS, PeriodState
+from dbcomm.domain.roles import FROZEN, PERIOD_STATE_LABELS, TRANSITIONS, Actor, PeriodState
 from dbcomm.domain.text import nfc
 from dbcomm.domain.validation import FieldError
 from dbcomm.errors import NotFoundError, PeriodLockedError, UserError, ValidationFailed
@@ -185,3 +185,31 @@ def frozen_notice(db: Database, plan_id: int, day: date | None) -> str | None:
         except PeriodLockedError as exc:
             return str(exc)
     return None
+
+
+def lock_for_signature(session: Session, actor: Actor, plan_id: int, period_key: str, date_from: date,
+                       date_to: date, note: str) -> None:
+    """Lock the period of a report the leader has just signed, in the caller's transaction.
+
+    Signing is the leader's approval: whatever state the period was in, it becomes locked
+    (recorded in the audit trail); a leader can still reopen it, and a correction is then a
+    new report.
+    """
+    row = session.scalar(select(PeriodStatus).where(PeriodStatus.plan_id == plan_id,
+                                                    PeriodStatus.period_key == period_key))
+    old = PeriodState(row.state) if row is not None else PeriodState.DRAFT
+    if old == PeriodState.LOCKED:
+        return
+    if row is None:
+        row = PeriodStatus(plan_id=plan_id, period_key=period_key, date_from=date_from, date_to=date_to)
+        session.add(row)
+    else:
+        row.version += 1
+    row.state, row.changed_at, row.changed_by, row.note = (PeriodState.LOCKED.value, utcnow(), actor.display,
+                                                           nfc(note))
+    session.flush()
+    audit.record(session, actor, "status", entity="period", entity_uuid=row.uuid,
+                 summary=_("Period {key}: {old} → {new}.").format(
+                     key=period_key, old=_(PERIOD_STATE_LABELS[old]), new=_(PERIOD_STATE_LABELS[PeriodState.LOCKED]))
+                 + f" {nfc(note)}",
+                 changes={"state": [old.value, PeriodState.LOCKED.value], "period": [None, period_key]})

@@ -244,6 +244,28 @@ def date_line(place: str, day: date) -> str:
     return f"{place}, {when}" if place else when[0].upper() + when[1:]
 
 
+NUMBER_BLANK = 8  # spaces left for the registry's number
+DATE_BLANKS = (("ngay", 6), ("thang", 6), ("nam", 9))  # day, month, year left for the registry
+
+# Form fields the registry fills in when it seals (``services.report_signing``): the number,
+# and the day, month and year when the date was left blank.
+REGISTRY_FIELDS = ("so", "ngay", "thang", "nam")
+
+
+def date_line_blank(place: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """The date line with day, month and year left blank, and where each blank is.
+
+    Returns the text and ``(field name, first character, end character)`` for each blank.
+    """
+    place = _line(place)
+    text = f"{place}, ngày " if place else "Ngày "
+    spans = []
+    for (name, n), after in zip(DATE_BLANKS, (" tháng ", " năm ", ""), strict=True):
+        spans.append((name, len(text), len(text) + n))
+        text += " " * n + after
+    return text, spans
+
+
 def doc_number(number: str) -> str:
     """``"5"`` → ``"05"``: numbers below 10 take a leading zero; others are kept."""
     text = _line(number).replace(" ", "")
@@ -257,7 +279,7 @@ def doc_reference(number: str, symbol: str) -> str:
     symbol = _line(symbol).replace(" ", "")
     kind = f"BC-{symbol}" if symbol else "BC"
     num = doc_number(number)
-    return f"{num}/{kind}" if num else f"{' ' * 6}/{kind}"
+    return f"{num}/{kind}" if num else f"{' ' * NUMBER_BLANK}/{kind}"
 
 
 def number_line(number: str, symbol: str) -> str:
@@ -660,7 +682,12 @@ class _DocHeader(Flowable):
         self.nation = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
         self.nation_size = 13 if _width(self.nation, BOLD, 13) <= rw else 12
         self.motto = "Độc lập - Tự do - Hạnh phúc"
-        self.date = date_line(header.place, header.doc_date)
+        self.number_blank = not doc_number(header.number)
+        self.date_spans: list[tuple[str, int, int]] = []
+        if header.date_blank:
+            self.date, self.date_spans = date_line_blank(header.place)
+        else:
+            self.date = date_line(header.place, header.doc_date)
         self.date_size = 14.0
         while self.date_size > 11 and _width(self.date, ITALIC, self.date_size) > rw:
             self.date_size -= 0.5
@@ -713,6 +740,31 @@ class _DocHeader(Flowable):
         c.drawCentredString(lx, h - self.number_y, self.number)
         c.setFont(ITALIC, self.date_size)
         c.drawCentredString(rx, h - self.number_y, self.date)
+        if self.number_blank:  # the registry's number goes right against the slash
+            x0 = lx - _width(self.number, REGULAR, 13) / 2
+            start = x0 + _width("Số: ", REGULAR, 13)
+            end = x0 + _width(self.number[:self.number.index("/")], REGULAR, 13)
+            _registry_field(c, "so", start, h - self.number_y, end - start, 13)
+        x0 = rx - _width(self.date, ITALIC, self.date_size) / 2
+        for name, first, last in self.date_spans:
+            start = x0 + _width(self.date[:first], ITALIC, self.date_size)
+            end = x0 + _width(self.date[:last], ITALIC, self.date_size)
+            _registry_field(c, name, start, h - self.number_y, end - start, self.date_size)
+
+
+def _registry_field(c: Canvas, name: str, x: float, baseline: float, width: float, size: float) -> None:
+    """An empty, read-only, borderless text field over a blank of a line, for the registry.
+
+    Filling it later (an incremental update) is a form fill, which leaves the leader's
+    signature valid; printed blank, it is filled in by hand as on paper.  One font for all
+    the fields (the filler draws the date in italics): with two, the form's resources get two
+    ``/Font`` entries.
+    """
+    c.acroForm.textfield(
+        name=name, value="", x=x, y=baseline - size * 0.3, width=width, height=size * 1.25,
+        borderWidth=0, fillColor=None, borderColor=None, textColor=colors.black, fontName="Times-Roman",
+        fontSize=size, fieldFlags="readOnly", annotationFlags="print", forceBorder=False,
+        relative=True, maxlen=12)
 
 
 class _Rule(Flowable):
@@ -1737,7 +1789,8 @@ class _Builder:
         self.add(NextPageTemplate("annex"), PageBreak())
         ref = doc_reference(h.number, h.symbol)
         of = agency_in_sentence(h.agency)
-        sub = f"(Kèm theo Báo cáo số {ref} ngày {fmt_date(h.doc_date)}"
+        day = " " * 12 if h.date_blank else fmt_date(h.doc_date)
+        sub = f"(Kèm theo Báo cáo số {ref} ngày {day}"
         sub += f" của {of})" if of else ")"
         self.add(self.p("Phụ lục", s.annex_title))
         self.add(self.p("DANH SÁCH HOẠT ĐỘNG TRUYỀN THÔNG", s.annex_title))

@@ -399,7 +399,7 @@ def warnings(db: Database, cfg: ReportSettings, report_id: int | None = None,
             out.append(_("There is already a report for this period (no. {ids}); this one is another.").format(
                 ids=", ".join(f"#{r.id}" for r in others)))
     day = cfg.doc_date or today or date.today()
-    if day < period.end:
+    if day < period.end and not cfg.date_by_registry:
         out.append(_("The document date ({day}) is before the end of the period ({end}).").format(
             day=day.strftime("%d/%m/%Y"), end=period.end.strftime("%d/%m/%Y")))
     return out
@@ -495,7 +495,7 @@ def _compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: 
         doc_date=cfg.doc_date or today or date.today(), subject=nfc(cfg.subject).strip(),
         recipients=[line for line in (nfc_line(x) for x in nfc(cfg.recipient).splitlines()) if line],
         distribution=distribution, archive_unit=archive_unit, signer_title=office.signer_title,
-        signer_name=office.signer_name)
+        signer_name=office.signer_name, date_blank=cfg.date_by_registry)
     clean_narrative = Narrative(**{k: nfc(v).strip() for k, v in asdict(narrative).items()})
     content = ReportContent(
         format=CONTENT_FORMAT, header=header, plan_code=plan_code, plan_title=plan_title,
@@ -594,6 +594,17 @@ class ReportInfo:
     pdf_pages: int
     built_at: datetime | None
     built_by: str
+    signed_sha256: str = ""
+    signature_level: str = ""
+    signed_at: datetime | None = None
+    signed_by: str = ""
+    sealed_at: datetime | None = None
+    sealed_by: str = ""
+    supersedes_id: int | None = None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.state in ("signed", "issued")
 
 
 @dataclass
@@ -606,7 +617,8 @@ class ReportDetail:
 def _info(r: Report) -> ReportInfo:
     return ReportInfo(r.id, r.uuid, r.version, r.plan_id, r.period_key, r.date_from, r.date_to,
                       r.subject, r.number, r.doc_date, r.state, r.activity_count, r.pdf_sha256,
-                      r.pdf_pages, r.built_at, r.built_by)
+                      r.pdf_pages, r.built_at, r.built_by, r.signed_sha256, r.signature_level, r.signed_at,
+                      r.signed_by, r.sealed_at, r.sealed_by, r.supersedes_id)
 
 
 def _settings_json(cfg: ReportSettings) -> str:

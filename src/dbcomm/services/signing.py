@@ -1,4 +1,4 @@
-"""Digital signatures on report PDFs: PAdES B-B signing and verification.
+"""Digital signatures on report PDFs: PAdES B-B and B-T signing and verification.
 
 Signing takes the PDF as bytes and returns new bytes: the signature is an
 incremental update, so a signature made earlier stays valid, and the input
@@ -11,9 +11,10 @@ network access.  The CRLs supplied by the caller are checked for every
 certificate that declares a CRL distribution point (as issued certificates
 do); without revocation data the check soft-fails
 (the signature is not refused for lack of a CRL), but a certificate listed
-as revoked in a supplied CRL makes the signature invalid.  A signature is
-judged at the time of verification, since a B-B signature carries no
-trusted timestamp.
+as revoked in a supplied CRL makes the signature invalid.  A B-B signature is
+judged at the time of verification, since it carries no trusted timestamp; a
+B-T signature (RFC 3161 timestamp from a server trusted like the signers) can
+be judged at its timestamp's time.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 import io
 import logging
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,12 @@ from cryptography.x509.oid import NameOID
 
 from dbcomm.errors import UserError
 from dbcomm.i18n import _
+from dbcomm.services import fonts
 
 # pyHanko logs every failed check with a traceback; the results say it all.
 for _logger in ("pyhanko", "pyhanko_certvalidator"):
     logging.getLogger(_logger).addHandler(logging.NullHandler())
+log = logging.getLogger(__name__)
 
 Box = tuple[int, float, float, float, float]
 """A visible signature's place: page index (0 = first), x, y, width, height in points."""
@@ -56,6 +60,12 @@ class Identity:
     not_after: datetime
     key_usage: frozenset[str] | None
     """Key usages of the certificate; ``None`` when it has no key-usage extension (unrestricted)."""
+    closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Releases what the identity holds open (a token session); ``None`` for a certificate file."""
+
+    def close(self) -> None:
+        if self.closer is not None:
+            self.closer()
 
 
 def _name_text(name: x509.Name) -> str:
@@ -132,23 +142,235 @@ def check_usable(identity: Identity, now: datetime | None = None) -> None:
             name=identity.holder_name))
 
 
-def sign_pdf(
+# --- the text stamp of a signed annex (Nghị định 30/2020, Phụ lục I) ------------------
+
+STAMP_FONT_SIZE = 10
+"""Size of the annex stamp's text, in points (Times New Roman 10 in the decree)."""
+_STAMP_LEADING = 12
+_STAMP_PAD = 1.0
+_MM = 72 / 25.4
+STAMP_TOP_MM = 6.0
+"""Distance from the top edge of the page to the top of the annex stamp."""
+STAMP_RIGHT_MM = 15.0
+"""Distance from the right edge of the page to the right end of the annex stamp (the smallest right margin)."""
+VN_TIME = timezone(timedelta(hours=7))
+
+
+def annex_stamp_text(number: str, when: datetime) -> str:
+    """The annex stamp: ``Số: <number>`` and the signing time in ISO 8601 at +07:00, one per line.
+
+    A naive ``when`` is taken as UTC; microseconds are dropped.  A ``number`` that already
+    starts with "Số:" is not given the label twice.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    moment = when.astimezone(VN_TIME).replace(microsecond=0)
+    number = unicodedata.normalize("NFC", number).strip()
+    if number.casefold().startswith("số:"):
+        number = number[3:].strip()
+    return f"Số: {number}\n{moment.isoformat()}"
+
+
+_advances: tuple[dict[int, str], dict[str, tuple[int, int]], int] | None = None
+
+
+def text_stamp_size(text: str) -> tuple[float, float]:
+    """Width and height in points that the text stamp ``text`` needs (upright, before any page rotation)."""
+    global _advances
+    if _advances is None:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(str(fonts.font_path(fonts.STAMP_FONT)), lazy=True) as font:
+            _advances = (dict(font.getBestCmap()), dict(font["hmtx"].metrics), int(font["head"].unitsPerEm))
+    cmap, metrics, units = _advances
+    missing = metrics.get(".notdef", (units // 2, 0))
+    lines = unicodedata.normalize("NFC", text).split("\n")
+    widest = max(sum(metrics.get(cmap.get(ord(ch), ".notdef"), missing)[0] for ch in line) for line in lines)
+    width = widest * STAMP_FONT_SIZE / units + 2 * _STAMP_PAD + 2
+    height = len(lines) * _STAMP_LEADING + 2 * _STAMP_PAD + 3
+    return round(width, 1), round(height, 1)
+
+
+def _page_geometry(pdf: bytes, page: int) -> tuple[tuple[float, float, float, float], int]:
+    """The visible box (CropBox, else MediaBox) of a page as (llx, lly, urx, ury), and its rotation."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
+        count = int(reader.root["/Pages"]["/Count"])
+    except Exception as exc:
+        raise UserError(_("The file is not a readable PDF: {reason}").format(reason=exc)) from exc
+    if not 0 <= page < count:
+        raise UserError(_("The document has no page {page}.").format(page=page + 1))
+    page_dict = reader.find_page_for_modification(page)[0].get_object()
+
+    def inherited(key: str) -> Any:
+        node = page_dict
+        for _depth in range(64):  # a page tree deeper than this is damaged
+            if key in node:
+                return node[key]
+            if "/Parent" not in node:
+                break
+            node = node["/Parent"].get_object()
+        return None
+
+    box = inherited("/CropBox") or inherited("/MediaBox")
+    if box is None:
+        raise UserError(_("The page {page} of the document has no size.").format(page=page + 1))
+    x1, y1, x2, y2 = (float(v) for v in box)
+    rotation = int(inherited("/Rotate") or 0) % 360
+    if rotation not in (0, 90, 180, 270):
+        rotation = 0  # not a multiple of 90: viewers ignore it
+    return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), rotation
+
+
+def stamp_box(pdf: bytes, width: float, height: float, *, page: int = 0) -> Box:
+    """Where a stamp of ``width`` × ``height`` points goes: the top-right margin of the page as seen.
+
+    The box is in the page's own coordinates: on a page turned by ``/Rotate`` 90 or 270 its
+    width and height are swapped, and :func:`sign_pdf` turns the stamp's text to match.
+    """
+    (llx, lly, urx, ury), rotation = _page_geometry(pdf, page)
+    top, right = STAMP_TOP_MM * _MM, STAMP_RIGHT_MM * _MM
+    if rotation == 0:
+        return page, urx - right - width, ury - top - height, width, height
+    if rotation == 90:  # seen: the left edge is at the top, the top edge at the right
+        return page, llx + top, ury - right - width, height, width
+    if rotation == 180:
+        return page, llx + right, lly + top, width, height
+    return page, urx - top - height, lly + right, height, width
+
+
+def _page_rotation(pdf: bytes, page: int) -> int:
+    return _page_geometry(pdf, page)[1]
+
+
+def _text_stamp_style(text: str, rotation: int) -> Any:
+    from pyhanko.pdf_utils import generic, layout
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.stamp import TextStamp, TextStampStyle
+
+    class _TurnedTextStamp(TextStamp):
+        def as_form_xobject(self) -> Any:
+            xobject = super().as_form_xobject()
+            if rotation:  # undo the page's turn, so that the text reads upright on screen
+                c, s = {90: (0, 1), 180: (-1, 0), 270: (0, -1)}[rotation]
+                xobject["/Matrix"] = generic.ArrayObject(generic.NumberObject(v) for v in (c, s, -s, c, 0, 0))
+            return xobject
+
+    @dataclass(frozen=True)
+    class _TurnedTextStampStyle(TextStampStyle):
+        def create_stamp(self, writer: Any, box: Any, text_params: dict[str, Any]) -> Any:
+            if rotation in (90, 270) and box.width_defined and box.height_defined:
+                box = layout.BoxConstraints(width=box.height, height=box.width)
+            return _TurnedTextStamp(writer=writer, style=self, box=box, text_params=text_params)
+
+    font = GlyphAccumulatorFactory(str(fonts.font_path(fonts.STAMP_FONT)), font_size=STAMP_FONT_SIZE)
+    return _TurnedTextStampStyle(
+        stamp_text=text.replace("%", "%%"),  # pyHanko fills in %(…)s parameters
+        text_box_style=TextBoxStyle(
+            font=font, font_size=STAMP_FONT_SIZE, leading=_STAMP_LEADING, text_color=(0, 0, 0),
+            box_layout_rule=layout.SimpleBoxLayoutRule(  # no margin of its own around the text
+                x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MIN,
+                inner_content_scaling=layout.InnerScaling.NO_SCALING)),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MAX, y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins.uniform(_STAMP_PAD),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT),
+        border_width=0, background=None,
+    )
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    """What :func:`sign_pdf_ex` made."""
+
+    data: bytes = field(repr=False)
+    level: str  # "B-B" | "B-T"
+    timestamp_problem: str = ""
+    """Why a timestamp was asked for and not obtained (translated); empty otherwise."""
+
+
+class _TimestampFailed(Exception):
+    pass
+
+
+def _timestamper(url: str, timeout: float) -> Any:
+    """An RFC 3161 client that remembers why it failed, so that signing can go on without it."""
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    class _Recording(HTTPTimeStamper):  # type: ignore[misc]
+        failure: str = ""
+
+        async def _guarded(self, call: Any) -> Any:
+            try:
+                return await call
+            except _TimestampFailed:
+                raise
+            except Exception as exc:
+                self.failure = _timestamp_reason(exc, timeout)
+                raise _TimestampFailed(self.failure) from exc
+
+        async def async_timestamp(self, message_digest: Any, md_algorithm: Any) -> Any:
+            return await self._guarded(super().async_timestamp(message_digest, md_algorithm))
+
+        async def async_dummy_response(self, md_algorithm: Any) -> Any:
+            return await self._guarded(super().async_dummy_response(md_algorithm))
+
+    return _Recording(url, timeout=timeout)
+
+
+def _timestamp_reason(exc: BaseException, timeout: float) -> str:
+    import asyncio
+
+    import aiohttp
+
+    seen: list[BaseException] = []  # pyHanko wraps the network error: look at the causes too
+    cause: BaseException | None = exc
+    while cause is not None and cause not in seen and len(seen) < 10:
+        seen.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in seen[1:]:
+        if isinstance(cause, (asyncio.TimeoutError, TimeoutError, aiohttp.ClientError)):
+            exc = cause
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return _("the timestamp server did not answer within {seconds:g} seconds").format(seconds=timeout)
+    if isinstance(exc, aiohttp.ClientResponseError) and exc.status >= 400:
+        return _("the timestamp server answered with an error (HTTP {status})").format(status=exc.status)
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return _("the timestamp server cannot be reached ({reason})").format(reason=str(exc) or type(exc).__name__)
+    return _("the timestamp server gave an unusable answer ({reason})").format(
+        reason=str(exc) or type(exc).__name__)
+
+
+def sign_pdf_ex(
     pdf: bytes,
     identity: Identity,
     *,
     field_name: str,
     box: Box | None = None,
     image_png: bytes | None = None,
+    stamp_text: str | None = None,
     reason: str = "",
     location: str = "",
     signing_time: datetime | None = None,
-) -> bytes:
-    """Sign ``pdf`` (PAdES B-B, SHA-256) as an incremental update and return the signed bytes.
+    timestamp_url: str | None = None,
+    timestamp_timeout: float = 60,
+) -> SignOutcome:
+    """Sign ``pdf`` (PAdES, SHA-256) as an incremental update; say which level was reached.
 
-    With ``box`` and ``image_png`` the signature is visible there, showing the image (a
-    transparent PNG) stretched to the box; without an image it is invisible (on the page of
-    ``box``, if given).  ``signing_time`` (default: now) is the time the signer claims; a
-    naive time is taken as UTC.
+    Appearance: with ``box`` and ``image_png`` the signature is visible there, showing the image
+    (a transparent PNG) stretched to the box.  With ``stamp_text`` it shows that text instead
+    (Noto Serif 10, black, no border, no background — see :func:`annex_stamp_text`), in ``box``
+    or, without a box, in the top-right margin of page 1 (:func:`stamp_box`); the text is drawn
+    as given, so pass the time it shows as ``signing_time`` too.  Otherwise the signature is
+    invisible (on the page of ``box``, if given).  ``image_png`` and ``stamp_text`` exclude each
+    other.  ``signing_time`` (default: now) is the time the signer claims; a naive time is UTC.
+
+    Level: with ``timestamp_url`` the signature gets an RFC 3161 timestamp from that server
+    (PAdES B-T).  If the server cannot be reached within ``timestamp_timeout`` seconds or answers
+    badly, the document is signed without one (B-B) and ``timestamp_problem`` says why.
     """
     from pyhanko.pdf_utils.images import PdfImage
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -165,16 +387,24 @@ def sign_pdf(
             return session
 
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=False)
+        IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=False)
         existing = {name: filled for name, filled, _ref in fields.enumerate_sig_fields(
             PdfFileReader(io.BytesIO(bytes(pdf)), strict=False))}
     except Exception as exc:
         raise UserError(_("The file is not a readable PDF: {reason}").format(reason=exc)) from exc
     if existing.get(field_name) is not None:
         raise UserError(_("The signature field “{field}” is signed already.").format(field=field_name))
+    if image_png is not None and stamp_text is not None:
+        raise UserError(_("A signature shows either an image or a text stamp, not both."))
+    if stamp_text is not None:
+        stamp_text = unicodedata.normalize("NFC", stamp_text).strip("\n")
+        if not stamp_text.strip():
+            raise UserError(_("The text of the signature stamp is empty."))
+        if box is None:
+            box = stamp_box(pdf, *text_stamp_size(stamp_text))
     if box is not None and (box[3] <= 0 or box[4] <= 0):
         raise UserError(_("The signature box must have a width and a height."))
-    style = None
+    style: Any = None
     if box is not None and image_png is not None:
         from PIL import Image
 
@@ -186,6 +416,8 @@ def sign_pdf(
         except Exception as exc:
             raise UserError(_("The signature image cannot be read: {reason}").format(reason=exc)) from exc
         style = StaticStampStyle(background=PdfImage(image), background_opacity=1.0, border_width=0)
+    elif box is not None and stamp_text is not None:
+        style = _text_stamp_style(stamp_text, _page_rotation(pdf, box[0]))
     spec = None
     if field_name not in existing:
         if box is None:
@@ -194,7 +426,7 @@ def sign_pdf(
             spec = fields.SigFieldSpec(field_name, on_page=box[0])
         else:
             page, x, y, w, h = box
-            spec = fields.SigFieldSpec(field_name, on_page=page, box=(int(x), int(y), int(x + w), int(y + h)))
+            spec = fields.SigFieldSpec(field_name, on_page=page, box=(round(x), round(y), round(x + w), round(y + h)))
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -202,14 +434,50 @@ def sign_pdf(
         reason=reason or None,
         location=location or None,
     )
-    try:
-        out = _Signer(meta, identity.signer, stamp_style=style, new_field_spec=spec).sign_pdf(
-            writer, in_place=False)
+
+    def attempt(timestamper: Any) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=False)
+        out = _Signer(meta, identity.signer, timestamper=timestamper, stamp_style=style,
+                      new_field_spec=spec).sign_pdf(writer, in_place=False)
         return bytes(out.getvalue())
+
+    problem = ""
+    try:
+        if timestamp_url:
+            stamper = _timestamper(timestamp_url, timestamp_timeout)
+            try:
+                return SignOutcome(attempt(stamper), "B-T")
+            except Exception:
+                if not stamper.failure:
+                    raise
+                problem = stamper.failure
+                log.info("Signed without a timestamp: %s", problem)
+        return SignOutcome(attempt(None), "B-B", problem)
     except UserError:
         raise
     except Exception as exc:
         raise UserError(_("The document could not be signed: {reason}").format(reason=exc)) from exc
+
+
+def sign_pdf(
+    pdf: bytes,
+    identity: Identity,
+    *,
+    field_name: str,
+    box: Box | None = None,
+    image_png: bytes | None = None,
+    stamp_text: str | None = None,
+    reason: str = "",
+    location: str = "",
+    signing_time: datetime | None = None,
+    timestamp_url: str | None = None,
+    timestamp_timeout: float = 60,
+) -> bytes:
+    """Sign ``pdf`` and return the signed bytes: :func:`sign_pdf_ex` without the report of the level."""
+    return sign_pdf_ex(
+        pdf, identity, field_name=field_name, box=box, image_png=image_png, stamp_text=stamp_text,
+        reason=reason, location=location, signing_time=signing_time, timestamp_url=timestamp_url,
+        timestamp_timeout=timestamp_timeout).data
 
 
 @dataclass(frozen=True)
@@ -229,6 +497,11 @@ class SignatureResult:
     modification: str = "other"  # none | form_fill | other
     covers_whole_file: bool = False
     problem: str = ""  # why the signature could not be checked, if it could not
+    timestamp_time: datetime | None = None
+    """The time of the signature's timestamp token (RFC 3161), when it has a sound one."""
+    timestamp_trusted: bool = False
+    """The timestamp authority's certificate chains to a trusted root."""
+    level: str = "B-B"  # PAdES level: "B-T" with a sound timestamp token, else "B-B"
 
 
 @dataclass(frozen=True)
@@ -332,7 +605,7 @@ def _modification(status: Any) -> str:
     return "other"
 
 
-def _one(sig: Any, context_args: dict[str, Any]) -> SignatureResult:
+def _one(sig: Any, context_args: dict[str, Any], ts_roots: list[Any]) -> SignatureResult:
     from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko_certvalidator import ValidationContext
@@ -342,17 +615,28 @@ def _one(sig: Any, context_args: dict[str, Any]) -> SignatureResult:
     except Exception:
         name = "?"
     try:
-        ctx = ValidationContext(**context_args)
-        status = validate_pdf_signature(
-            sig, ctx, key_usage_settings=KeyUsageConstraints(
-                key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False))
+        usage = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+        ts_args = {**context_args, "trust_roots": [*context_args["trust_roots"], *ts_roots]}
+        status = validate_pdf_signature(sig, ValidationContext(**context_args),
+                                        ts_validation_context=ValidationContext(**ts_args), key_usage_settings=usage)
+        token: Any = status.timestamp_validity
+        token_ok = token is not None and bool(token.intact) and bool(token.valid)
+        if token_ok and token.trusted and (not status.trusted or status.revoked):
+            # A trusted timestamp proves the signature existed then: judge the certificate at that time.
+            status = validate_pdf_signature(
+                # The revocation lists at hand are newer than that time: let them speak for it.
+                sig, ValidationContext(**context_args, moment=token.timestamp, retroactive_revinfo=True),
+                ts_validation_context=ValidationContext(**ts_args), key_usage_settings=usage)
         cert = status.signing_cert
         padding_ok = _contents_well_formed(sig) and _cms_consistent(sig, cert)
         modification = _modification(status)
         covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
         intact = bool(status.intact) and padding_ok
         valid = bool(status.valid) and padding_ok
-        if not (intact and valid) or status.revoked:
+        problem = ""
+        if token is not None and not token_ok:
+            problem = _("the signature's timestamp is damaged or does not match the signature")
+        if not (intact and valid) or status.revoked or problem:
             verdict = "invalid"
         elif (modification == "other" and not covers) or status.docmdp_ok is False:
             verdict = "modified"
@@ -369,7 +653,10 @@ def _one(sig: Any, context_args: dict[str, Any]) -> SignatureResult:
             issuer=unicodedata.normalize("NFC", cert.issuer.human_friendly),
             not_before=validity["not_before"].native, not_after=validity["not_after"].native,
             intact=intact, valid=valid, trusted=bool(status.trusted), revoked=bool(status.revoked),
-            modification=modification, covers_whole_file=covers,
+            modification=modification, covers_whole_file=covers, problem=problem,
+            timestamp_time=token.timestamp if token_ok else None,
+            timestamp_trusted=token_ok and bool(token.trusted),
+            level="B-T" if token_ok else "B-B",
         )
     except Exception as exc:  # a damaged signature must never stop the check of the others
         return SignatureResult(field_name=name, verdict="invalid", problem=str(exc) or type(exc).__name__)
@@ -379,12 +666,17 @@ def verify_pdf(
     pdf: bytes,
     trust_roots: list[bytes] | tuple[bytes, ...] = (),
     crls: list[bytes] | tuple[bytes, ...] = (),
+    timestamp_roots: list[bytes] | tuple[bytes, ...] = (),
 ) -> Verification:
     """Check every signature of ``pdf``.
 
-    ``trust_roots`` are PEM or DER certificates (only these are trusted); ``crls`` are PEM
-    or DER certificate revocation lists.  No network is used: without revocation data the
-    revocation check soft-fails; a certificate revoked in a supplied CRL is invalid.
+    ``trust_roots`` are PEM or DER certificates (only these are trusted), for signers and for
+    timestamp authorities alike; ``timestamp_roots`` are further roots trusted for timestamps
+    only.  ``crls`` are PEM or DER certificate revocation lists.  No network is used: without
+    revocation data the revocation check soft-fails; a certificate revoked in a supplied CRL is
+    invalid.  A signature with a trusted timestamp (B-T) whose certificate fails the check now
+    (expired or revoked since) is judged again at the timestamp's time; a timestamp that does
+    not check out makes the signature invalid.
     A file that is not a PDF at all raises :class:`UserError`; a damaged PDF gives the
     verdict "invalid".
     """
@@ -393,6 +685,7 @@ def verify_pdf(
     data = bytes(pdf)
     try:
         roots = _certs(trust_roots)
+        ts_roots = _certs(timestamp_roots)
         revocation = _crls(crls)
     except Exception as exc:
         raise UserError(_("A trusted root or revocation list cannot be read: {reason}").format(reason=exc)) from exc
@@ -409,7 +702,7 @@ def verify_pdf(
         "trust_roots": roots, "crls": revocation, "allow_fetching": False,
         "revocation_mode": "soft-fail",
     }
-    results = [_one(sig, context_args) for sig in sigs]
+    results = [_one(sig, context_args, ts_roots) for sig in sigs]
     verdict = max((r.verdict for r in results), key=_SEVERITY.__getitem__)
     # Bytes added after the last signature that no signature covers count as a change.
     if verdict == "valid" and not any(r.covers_whole_file for r in results):

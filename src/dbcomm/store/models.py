@@ -350,3 +350,40 @@ class Report(Tracked, Base):
     built_at: Mapped[datetime | None] = mapped_column(DateTime)
     built_by: Mapped[str] = mapped_column(Text, default="")
     app_version: Mapped[str] = mapped_column(String(20), default="")
+    # Signing (two steps): the leader signs ("signed"), the registry numbers and seals ("issued").
+    # ``signed_pdf`` is the latest signed file, ``signed_sha256`` its hash.
+    signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signed_sha256: Mapped[str] = mapped_column(String(64), default="")
+    signature_level: Mapped[str] = mapped_column(String(10), default="")  # B-B | B-T
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signed_by: Mapped[str] = mapped_column(Text, default="")
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sealed_by: Mapped[str] = mapped_column(Text, default="")
+    signature_layout: Mapped[str] = mapped_column(Text, default="")  # JSON: where the images went
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="SET NULL"))
+
+
+class SigningIdentity(Tracked, Base):
+    """A way to sign: a person's (the leader's) or the office's (the registry's seal).
+
+    The key stays in its PKCS#12 file or on its token; only where to find it is kept, with
+    the certificate (to show its holder and dates) and the signature or seal image.  No
+    password or PIN is ever stored.
+    """
+
+    __tablename__ = "signing_identity"
+    role: Mapped[str] = mapped_column(String(10))  # person | office
+    label: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(10))  # file | token
+    file_path: Mapped[str] = mapped_column(Text, default="")
+    module: Mapped[str] = mapped_column(Text, default="")
+    token_label: Mapped[str] = mapped_column(Text, default="")
+    key_label: Mapped[str] = mapped_column(Text, default="")
+    cert_der: Mapped[bytes | None] = mapped_column(LargeBinary)
+    holder: Mapped[str] = mapped_column(Text, default="")
+    issuer: Mapped[str] = mapped_column(Text, default="")
+    not_before: Mapped[datetime | None] = mapped_column(DateTime)
+    not_after: Mapped[datetime | None] = mapped_column(DateTime)
+    image_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seal_diameter_mm: Mapped[float] = mapped_column(Float, default=0.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -3,6 +3,8 @@ register's totals in the status bar while the register is shown."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
@@ -24,6 +26,7 @@ from dbcomm.ui.register_view import RegisterView
 from dbcomm.ui.report_editor import ReportEditor
 from dbcomm.ui.reports_view import ReportsView
 from dbcomm.ui.tasks import run_with_progress
+from dbcomm.ui.verify_dialog import VerifyDialog, local_file
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +80,8 @@ class MainWindow(QMainWindow):
         from dbcomm.ui.backup_dialogs import install_data_menu
 
         self.data_menu = install_data_menu(self)  # Data: back up, restore, hand-over
+        self.verify_dialog: VerifyDialog | None = None
+        self.setAcceptDrops(True)  # a PDF dropped on the window opens the signature check
 
     def _fill_plan_combo(self) -> None:
         self.plan_combo.blockSignals(True)
@@ -142,11 +147,18 @@ class MainWindow(QMainWindow):
         export = QAction(_("Export register to CSV…"), self)
         export.triggered.connect(self.export_csv)
         file_menu.addAction(export)
+        self.verify_action = QAction(_("Verify a signed PDF…"), self)
+        self.verify_action.triggered.connect(lambda: self.open_verify())
+        file_menu.addAction(self.verify_action)
         file_menu.addSeparator()
         prefs = QAction(_("Settings…"), self)
         prefs.setShortcut(QKeySequence("Ctrl+,"))
         prefs.triggered.connect(self.open_settings)
         file_menu.addAction(prefs)
+        self.signing_action = QAction(_("Signing certificates…"), self)
+        self.signing_action.setObjectName("signing_setup")
+        self.signing_action.triggered.connect(self.open_signing_setup)
+        file_menu.addAction(self.signing_action)
         file_menu.addSeparator()
         quit_action = QAction(_("Quit"), self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -289,6 +301,40 @@ class MainWindow(QMainWindow):
             "dbcomm {version}\n\nRegister of communication activities and period reports for Plan "
             "386/KH-UBND on building a learning society to 2030 (Điện Biên).\n\nDatabase: {path}").format(
                 version=__version__, path=self.db.path))
+
+    def open_signing_setup(self) -> None:
+        from dbcomm.ui.signing_setup import open_signing_setup
+
+        open_signing_setup(self, self.db)
+
+    def open_verify(self, path: Path | None = None) -> VerifyDialog:
+        """File → Verify a signed PDF (or a PDF dropped on the window): one dialog, reused."""
+        if self.verify_dialog is None:
+            self.verify_dialog = VerifyDialog(self.db, self)
+        self.verify_dialog.show()
+        self.verify_dialog.raise_()
+        self.verify_dialog.activateWindow()
+        if path is not None:
+            self.verify_dialog.open_file(path)
+        return self.verify_dialog
+
+    def _dropped_pdf(self, event) -> Path | None:  # type: ignore[no-untyped-def]
+        path = local_file(event)
+        return path if path is not None and path.suffix.lower() == ".pdf" else None
+
+    def dragEnterEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self._dropped_pdf(event) is not None:
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        path = self._dropped_pdf(event)
+        if path is None:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.open_verify(path)
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if self.register is not None:

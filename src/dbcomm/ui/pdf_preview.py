@@ -76,11 +76,19 @@ def _pdfium() -> Any:
     return pypdfium2
 
 
+def open_pdf(pdf: bytes) -> Any:
+    """Open a PDF for drawing, with its form (call with PDFIUM_LOCK held): without the form,
+    PDFium leaves out the signature and seal images and the number the registry wrote in."""
+    doc = _pdfium().PdfDocument(pdf)
+    doc.init_forms()
+    return doc
+
+
 def render_page(doc: pdfium.PdfDocument, index: int, scale: float, grayscale: bool = False) -> QImage:
     """One page as a QImage, ``scale`` pixels per PDF point (call with PDFIUM_LOCK held)."""
     page = doc[index]
     try:
-        bitmap = page.render(scale=scale, grayscale=grayscale, rev_byteorder=True)
+        bitmap = page.render(scale=scale, grayscale=grayscale, rev_byteorder=True, may_draw_forms=True)
         try:
             fmt = QImage.Format.Format_Grayscale8 if bitmap.n_channels == 1 else QImage.Format.Format_RGB888
             image = QImage(memoryview(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, fmt)
@@ -98,7 +106,7 @@ class PdfPages:
         self.pdf = pdf
         with PDFIUM_LOCK:
             try:
-                self._doc = _pdfium().PdfDocument(pdf)
+                self._doc = open_pdf(pdf)
             except _pdfium().PdfiumError as exc:
                 raise UserError(_("The PDF cannot be read: {error}").format(error=exc)) from exc
             self.sizes = [tuple(self._doc.get_page_size(i)) for i in range(len(self._doc))]
@@ -385,7 +393,7 @@ class _PrintRenderer(QObject):
         doc = None
         try:
             with PDFIUM_LOCK:
-                doc = _pdfium().PdfDocument(self._pdf)
+                doc = open_pdf(self._pdf)
             for i in self._pages:
                 self._slots.acquire()
                 if self._stop.is_set():
@@ -573,6 +581,7 @@ class PdfPreviewDialog(QDialog):
         self.task: Any = None
         self.print_job: PrintJob | None = None
         self.saved_path: Any = None
+        self.sign_dialog: Any = None
         self.setObjectName("pdf_preview")
         self.setWindowTitle(_("Report preview") if info is None else
                             _("Report preview — {period}").format(period=info.period_key))
@@ -650,7 +659,31 @@ class PdfPreviewDialog(QDialog):
         self.view.page_changed.connect(self._on_page_changed)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
 
+        self.signature_label = QLabel()
+        self.signature_label.setObjectName("signature_state")
+        self.signature_label.setWordWrap(True)
+        self.signature_label.hide()
+
         buttons = QHBoxLayout()
+        self.sign_button = QPushButton(_("Sign…"))
+        self.sign_button.setObjectName("sign")
+        self.sign_button.setToolTip(_("The leader signs the report (the period is then locked)."))
+        self.sign_button.clicked.connect(lambda: self.ask_sign("leader"))
+        self.seal_button = QPushButton(_("Number and seal…"))
+        self.seal_button.setObjectName("seal")
+        self.seal_button.setToolTip(_("The registry writes in the number and applies the office's seal."))
+        self.seal_button.clicked.connect(lambda: self.ask_sign("seal"))
+        self.annex_button = QPushButton(_("Sign an annex file…"))
+        self.annex_button.setObjectName("sign_annex")
+        self.annex_button.setToolTip(_("Sign a separate annex file (PDF) with the office's signature."))
+        self.annex_button.clicked.connect(self.sign_annex)
+        self.correct_button = QPushButton(_("Correct…"))
+        self.correct_button.setObjectName("correct")
+        self.correct_button.setToolTip(_("Make a new report for the same period that replaces this one."))
+        self.correct_button.clicked.connect(self.make_correction)
+        for b in (self.sign_button, self.seal_button, self.annex_button, self.correct_button):
+            buttons.addWidget(b)
+            b.hide()
         self.print_button = QPushButton(_("Print…"))
         self.print_button.setObjectName("print")
         self.print_button.clicked.connect(self.print_dialog)
@@ -677,6 +710,7 @@ class PdfPreviewDialog(QDialog):
         lay.addLayout(bar)
         lay.addWidget(self.state_label)
         lay.addWidget(self.identical_label)
+        lay.addWidget(self.signature_label)
         lay.addWidget(self.notice)
         lay.addWidget(self.view, 1)
         lay.addLayout(buttons)
@@ -746,7 +780,8 @@ class PdfPreviewDialog(QDialog):
                     now=short, then=(info.pdf_sha256 or "")[:CHECK_CODE_LENGTH]))
             self.identical_label.setStyleSheet("color: #8a4b00;")
             self.identical_label.show()
-        if self.changed > 0:
+        self._show_signatures()
+        if self.changed > 0 and not info.is_signed:
             self.notice_label.setText(ngettext(
                 "{n} activity changed since this report was built — Rebuild to include it.",
                 "{n} activities changed since this report was built — Rebuild to include them.",
@@ -762,10 +797,102 @@ class PdfPreviewDialog(QDialog):
         else:
             self.notice.hide()
 
+    def _may(self, perm: Perm) -> bool:
+        try:
+            return auth.current(self.db).can(perm)
+        except UserError:
+            return True
+
+    def _show_signatures(self) -> None:
+        info = self.info
+        state = info.state if info is not None else ""
+        built = info is not None and bool(info.pdf_sha256)
+        self.sign_button.setVisible(built and state == "draft" and self._may(Perm.SIGN_REPORT))
+        self.seal_button.setVisible(state == "signed" and self._may(Perm.SEAL_REPORT))
+        self.annex_button.setVisible(state == "issued" and self._may(Perm.SEAL_REPORT))
+        self.correct_button.setVisible(state in ("signed", "issued") and self._may(Perm.BUILD_REPORT))
+        if info is None or state not in ("signed", "issued"):
+            self.signature_label.hide()
+            return
+        lines = [_("✍ Signed by {name} on {time}.").format(name=info.signed_by,
+                                                           time=format_datetime(info.signed_at))]
+        if state == "issued":
+            lines.append(_("Numbered {number} and sealed by {name} on {time}.").format(
+                number=info.number, name=info.sealed_by, time=format_datetime(info.sealed_at)))
+        else:
+            lines.append(_("Waiting for the registry to number and seal it."))
+        lines.append(_("Signature level: PAdES {level}. Signed file check code {code}…").format(
+            level=info.signature_level or "B-B", code=info.signed_sha256[:CHECK_CODE_LENGTH]))
+        self.signature_label.setText(" ".join(lines))
+        self.signature_label.setStyleSheet("color: #1b5e20;" if state == "issued" else "color: #6b4e00;")
+        self.signature_label.show()
+
+    # --- signing --------------------------------------------------------------------------
+    def ask_sign(self, step: str) -> Any:
+        from dbcomm.ui.sign_dialog import ask_sign
+
+        if self.info is None:
+            return None
+        try:
+            dialog = ask_sign(self.db, self.info, step, self, setup=self._setup)
+        except UserError as exc:
+            interaction.get().error(self, _("Sign the report"), str(exc))
+            return None
+        dialog.signed.connect(self._signed)
+        self.sign_dialog = dialog
+        return dialog
+
+    def _setup(self, parent: QWidget) -> None:
+        from dbcomm.ui.signing_setup import open_signing_setup
+
+        open_signing_setup(parent, self.db)
+
+    def _signed(self, result: Any) -> None:
+        self.info = result.info
+        self.identical = None
+        self.changed = 0
+        self.just_built = False
+        self._set_pdf(result.pdf)
+        self._show_state()
+        self.rebuilt.emit(result.info)
+
+    def sign_annex(self) -> Any:
+        """Sign a separate annex PDF with the office's signature (text stamp at the top right)."""
+        from dbcomm.ui.sign_dialog import sign_annex_file
+
+        if self.info is None:
+            return None
+        return sign_annex_file(self.db, self.info, self)
+
+    def make_correction(self) -> Any:
+        from dbcomm.services import report_signing
+
+        if self.info is None:
+            return None
+        if not interaction.get().confirm(
+                self, _("Correct the report"),
+                _("Make a new report for {period} that replaces this signed one? This one stays as it is; "
+                  "the new one starts as a draft with the same settings and text.").format(
+                    period=self.info.period_key),
+                yes=_("Make a correction")):
+            return None
+        try:
+            info = report_signing.make_correction(self.db, self.info.id)
+        except UserError as exc:
+            interaction.get().error(self, _("Correct the report"), str(exc))
+            return None
+        self.rebuilt.emit(info)
+        interaction.get().info(self, _("Correct the report"), _(
+            "A new draft report was made for {period}; open it in the Reports tab, change what needs "
+            "changing, build and sign it.").format(period=info.period_key))
+        return info
+
     # --- actions --------------------------------------------------------------------------
     def save_as(self) -> Any:
         """Ask where, then write the PDF shown; returns the path written or None."""
         suggested = suggested_file_name(self.info.period_key if self.info else "report")
+        if self.info is not None and self.info.is_signed:
+            suggested = suggested.removesuffix(".pdf") + "-ky-so.pdf"
         path = interaction.get().save_file(self, _("Save as PDF"), suggested, _("PDF files (*.pdf)"))
         if not path:
             return None
@@ -851,19 +978,22 @@ def open_stored(db: Database, report_id: int, parent: QWidget,
     from dbcomm.ui.tasks import run_cancellable
 
     def work(progress: Callable[[int, int], None], cancelled: Callable[[], bool]) -> Any:
+        from dbcomm.services import report_signing
+
+        info = reports.get_report(db, report_id).info
+        if info.is_signed:  # the signed file as kept, not a new rendering
+            return report_signing.signed_file(db, report_id), None, 0, info
         rendered = reports.render_stored(db, report_id)
         if cancelled():
             return None
         changed = reports.changed_since_build(db, report_id)
-        info = reports.get_report(db, report_id).info
-        return rendered, changed, info
+        return rendered.pdf, rendered.identical, changed, info
 
     def show(result: Any) -> None:
         if result is None:  # the person cancelled while the PDF was being prepared
             return
-        rendered, changed, info = result
-        dialog = PdfPreviewDialog(db, rendered.pdf, info=info, identical=rendered.identical,
-                                  changed=changed, parent=parent)
+        pdf, identical, changed, info = result
+        dialog = PdfPreviewDialog(db, pdf, info=info, identical=identical, changed=changed, parent=parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if on_open:
             on_open(dialog)

@@ -240,8 +240,14 @@ class ReportEditor(QDialog):
         self.build_day_check.toggled.connect(lambda on: self.doc_date_edit.setEnabled(not on))
         self.build_day_check.toggled.connect(lambda _on: self._warnings_later())
         self.doc_date_edit.dateChanged.connect(lambda _d: self._warnings_later())
+        self.registry_date_check = QCheckBox(_("left for the registry"))
+        self.registry_date_check.setObjectName("doc_date_by_registry")
+        self.registry_date_check.setToolTip(_("The date line is printed blank; the registry fills in the day "
+                                              "it issues the document, when it seals it."))
+        self.registry_date_check.toggled.connect(self._registry_date_toggled)
         dl.addWidget(self.doc_date_edit)
         dl.addWidget(self.build_day_check)
+        dl.addWidget(self.registry_date_check)
         dl.addStretch(1)
         self._field(form, "doc_date", _("Document date"), day)
         self.number_edit = QLineEdit()
@@ -485,6 +491,11 @@ class ReportEditor(QDialog):
               "the same period?").format(subject=others[0].subject),
             yes=_("Create another report"), no=_("Go back"))
 
+    def _registry_date_toggled(self, on: bool) -> None:
+        self.build_day_check.setEnabled(not on)
+        self.doc_date_edit.setEnabled(not on and not self.build_day_check.isChecked())
+        self._warnings_later()
+
     # --- values --------------------------------------------------------------------------
     def subject_text(self) -> str:
         return nfc(self.subject_edit.toPlainText()).strip()
@@ -494,7 +505,9 @@ class ReportEditor(QDialog):
             plan_id=self.plan_id, period_key=period_key or self.period_key() or "",
             recipient=nfc(self.recipient_edit.toPlainText()), subject=self.subject_text(),
             place=nfc(self.place_edit.text()),
-            doc_date=None if self.build_day_check.isChecked() else self.doc_date_edit.value(),
+            doc_date=(None if self.build_day_check.isChecked() or self.registry_date_check.isChecked()
+                      else self.doc_date_edit.value()),
+            date_by_registry=self.registry_date_check.isChecked(),
             number=self.number_edit.text().strip(),
             distribution=[line.strip() for line in nfc(self.distribution_edit.toPlainText()).splitlines()
                           if line.strip()],
@@ -518,6 +531,8 @@ class ReportEditor(QDialog):
         self.doc_date_edit.setEnabled(cfg.doc_date is not None)
         if cfg.doc_date is not None:
             self.doc_date_edit.set_value(cfg.doc_date)
+        self.registry_date_check.setChecked(cfg.date_by_registry)
+        self._registry_date_toggled(cfg.date_by_registry)
         self.number_edit.setText(cfg.number)
         self.distribution_edit.setPlainText("\n".join(cfg.distribution))
         self.archive_edit.setText(cfg.archive_unit)

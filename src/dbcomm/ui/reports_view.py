@@ -35,7 +35,8 @@ COLUMNS = [N_("Period"), N_("From – to"), N_("Subject"), N_("Doc. no."), N_("D
 STATES: dict[str, tuple[str, str, str]] = {
     "unbuilt": (N_("Draft, not built"), "#f1f3f4", "#3c4043"),
     "built": (N_("Built"), "#dbe9fb", "#0b4a8b"),
-    "signed": (N_("Signed"), "#d7f0dc", "#1b5e20"),
+    "signed": (N_("Signed, to be sealed"), "#fff4ce", "#6b4e00"),
+    "issued": (N_("Numbered and sealed"), "#d7f0dc", "#1b5e20"),
     "sent": (N_("Sent"), "#d7f0dc", "#1b5e20"),
 }
 
@@ -200,10 +201,12 @@ class ReportsView(QWidget):
             return None
         return self._open_editor(editor)
 
-    def open_selected(self) -> ReportEditor | None:
+    def open_selected(self) -> Any:
         info = self.selected()
         if info is None:
             return None
+        if info.is_signed:  # a signed report does not change: show it
+            return self.preview_selected()
         try:
             editor = ReportEditor(self.db, self.plan_id, report_id=info.id, parent=self)
         except UserError as exc:

@@ -80,9 +80,12 @@ def run_with_progress(parent: QWidget, title: str, fn: Callable[[], Any],
     worker.failed.connect(relay.err)
     worker.done.connect(thread.quit)
     worker.failed.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
+    # The thread object lives on the GUI thread: ``finished`` reaches it queued, and it is
+    # deleted there, after the thread has ended, taking the worker with it (the worker is
+    # never destroyed in its own thread, where its Python side would need the GIL while Qt
+    # holds a lock the GUI thread may be waiting for).
     thread.finished.connect(thread.deleteLater)
-    thread._worker = worker  # type: ignore[attr-defined]  # keep it alive
+    thread._worker = worker  # type: ignore[attr-defined]  # keep it alive until then
     _live.add(relay)
     thread.start()
     return thread
@@ -146,9 +149,9 @@ class BackgroundTask(QObject):
         self._worker.done.connect(self._done)
         self._worker.failed.connect(self._failed)
         self._worker.done.connect(self._thread.quit)
-        self._worker.failed.connect(self._worker.deleteLater)
-        self._worker.done.connect(self._worker.deleteLater)
         self._worker.failed.connect(self._thread.quit)
+        # The worker is not deleted in its own thread (see run_with_progress): it goes with
+        # this task, on the GUI thread, after the thread has ended.
         _tasks.add(self)
         self._thread.start()
 
@@ -214,6 +217,10 @@ class BackgroundTask(QObject):
         self._thread.wait(5000)
         self._thread.deleteLater()
         _tasks.discard(self)
+        self._finish_ui()
+
+    def _finish_ui(self) -> None:
+        """Hook for subclasses: tidy the window once the thread has ended (GUI thread)."""
 
 
 _tasks: set[BackgroundTask] = set()  # each task lives until it has reported back
@@ -254,13 +261,12 @@ class CancellableTask(BackgroundTask):
             self.dialog.setMaximum(total)
             self.dialog.setValue(min(done, total))
 
-    def _finish(self) -> None:
+    def _finish_ui(self) -> None:
         if self._owner_alive:  # else the dialog went with its parent
             self.dialog.canceled.disconnect(self._cancel_clicked)
             self.dialog.reset()
             self.dialog.hide()
             self.dialog.deleteLater()
-        super()._finish()
 
 
 def run_cancellable(parent: QWidget, title: str, fn: Callable[[Progress, IsCancelled], Any],
