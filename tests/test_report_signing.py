@@ -138,6 +138,17 @@ def test_the_images_sit_where_the_decree_puts_them(db, plan, register, leader, o
     assert cw == pytest.approx(36 * 72 / 25.4, abs=1.5)
     assert cx + cw == pytest.approx(sx + sw / 3, abs=1.5)
     assert cy + ch / 2 == pytest.approx(sy + sh / 2, abs=1.5)
+    # and it prints at that size: the seal's red ring (98% of the image) measures 36 mm × 0.98
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    doc.init_forms()
+    scale = 2.0
+    image = doc[space["signature_page"]].render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    doc.close()
+    reds = [x for x in range(image.width) for y in range(0, image.height, 2)
+            if (lambda p: p[0] > 150 and p[1] < 90 and p[2] < 90)(image.getpixel((x, y)))]
+    assert (max(reds) - min(reds) + 1) / scale == pytest.approx(36 * 72 / 25.4 * 0.98, abs=2)
 
 
 def test_signing_locks_the_period_and_the_report(db, plan, register, leader):
@@ -325,4 +336,5 @@ def test_an_annex_file_carries_the_office_signature_and_the_text_stamp(db, plan,
     text = pdf_text(outcome.data, tmp_path)
     local = (when + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%S+07:00")
     assert "Số: 15/BC-UBND" in text and local in text
+
 

@@ -93,7 +93,7 @@ def test_the_leader_signs_and_the_registry_seals_from_the_preview(qtbot, office_
     assert not dialog.sign_button.isVisible()
     assert "Lò Văn Thắng" in dialog.signature_label.text()
     assert periods.state_of(office_db, plans.default_plan(office_db).id, "2026-Q3") == PeriodState.LOCKED
-    assert "B-B" in fake.of_kind("info")[-1].text
+    assert "Lò Văn Thắng" in fake.of_kind("info")[-1].text  # says who signed and what comes next
 
     sign_through(qtbot, dialog, dialog.seal_button, test_pki.password, number="15")
     qtbot.waitUntil(lambda: reports.get_report(office_db, built_id).info.state == "issued", timeout=15_000)
@@ -116,12 +116,18 @@ def test_a_wrong_password_is_said_in_the_dialog_and_nothing_is_signed(qtbot, off
     assert periods.state_of(office_db, plans.default_plan(office_db).id, "2026-Q3") == PeriodState.DRAFT
 
 
-def test_sealing_without_a_number_is_refused_in_the_dialog(qtbot, office_db, built_id, fake, test_pki):  # type: ignore[no-untyped-def]
+def test_sealing_without_a_number_is_refused_before_signing_and_keeps_the_password(  # type: ignore[no-untyped-def]
+        qtbot, office_db, built_id, fake, test_pki):
     key = signing.load_pkcs12(test_pki.leader, test_pki.password)
     report_signing.sign_report(office_db, built_id, key, images.blue_signature())
     dialog = preview(qtbot, office_db, built_id)
-    signer = sign_through(qtbot, dialog, dialog.seal_button, test_pki.password)
-    qtbot.waitUntil(lambda: signer.error_label.isVisible(), timeout=15_000)
+    click(qtbot, dialog.seal_button)
+    signer = dialog.sign_dialog
+    type_text(signer.secret_edit, test_pki.password)
+    click(qtbot, signer.ok_button)
+    assert signer.error_label.isVisible() and signer.focusWidget() is signer.number_edit
+    assert signer.secret_edit.text() == test_pki.password  # nothing to type again
+    assert signer.task is None  # nothing was started
     assert reports.get_report(office_db, built_id).info.state == "signed"
 
 
@@ -176,7 +182,13 @@ def test_a_signed_report_opens_as_its_signed_file_and_offers_a_correction(qtbot,
     fake.confirm_answers = [True]
     click(qtbot, shown.correct_button)
     newest = reports.list_reports(office_db)
-    assert any(r.supersedes_id == built_id and r.state == "draft" for r in newest)
+    fix = next(r for r in newest if r.supersedes_id == built_id)
+    assert fix.state == "draft"
+    view.reload(select_id=fix.id)
+    from dbcomm.i18n import _
+
+    states = [view.table.item(r, view.table.columnCount() - 1).text() for r in range(view.table.rowCount())]
+    assert _("Correction, not built") in states  # told apart from the report it corrects
 
 
 def test_the_preview_draws_the_signature_and_the_seal(qtbot, office_db, built_id, fake, test_pki):  # type: ignore[no-untyped-def]

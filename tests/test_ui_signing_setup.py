@@ -415,3 +415,27 @@ def test_a_wrong_pin_says_so_and_lists_no_key(qtbot, db, fake, monkeypatch, setu
                          "locks itself."),
                        _("The PIN is wrong. Careful: one more wrong PIN locks the token."))
     assert identities.list_identities(db) == []
+
+
+def test_enter_in_the_password_box_reads_the_certificate_and_adds_nothing(  # type: ignore[no-untyped-def]
+        qtbot, db, fake, monkeypatch, setup, test_pki, pngs):
+    from PySide6.QtCore import Qt
+
+    seen: list[tuple[str, bool]] = []
+
+    def fill(d: AddIdentityDialog) -> None:
+        fake.open_file_result = pngs["signature"]
+        click(qtbot, button(d, "choose_image"))
+        fake.open_file_result = test_pki.leader
+        click(qtbot, button(d, "choose_file"))
+        d.secret.setFocus()
+        type_text(d.secret, pki.PASSWORD)
+        qtbot.keyClick(d.secret, Qt.Key.Key_Return)
+        seen.append((d.details.text(), d.isVisible()))
+        d.reject()
+
+    drive_modal(monkeypatch, AddIdentityDialog, fill)  # type: ignore[arg-type]
+    click(qtbot, button(setup, "person_add_file"))
+    details, still_open = seen[0]
+    assert LEADER in details and still_open  # the person sees whose certificate it is first
+    assert identities.list_identities(db) == []

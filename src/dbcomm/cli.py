@@ -608,19 +608,37 @@ def _verify_main(args) -> int:  # type: ignore[no-untyped-def]
         except OSError as exc:
             raise UserError(_("Cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
 
+    def checked(paths: list[Path], kind: str) -> list[bytes]:
+        """Each --trust/--crl file on its own, so that a wrong one is named."""
+        out = []
+        for path in paths:
+            blob = read(path)
+            try:
+                signing.verify_pdf(b"%PDF-1.4\n%%EOF", [blob] if kind == "root" else [],
+                                   [blob] if kind == "crl" else [])
+            except UserError as exc:
+                raise UserError((_("{file} is not a certificate (PEM or DER).") if kind == "root"
+                                 else _("{file} is not a certificate revocation list (PEM or DER).")).format(
+                    file=path)) from exc
+            out.append(blob)
+        return out
+
     try:
-        result = signing.verify_pdf(read(args.file), [read(p) for p in args.trust], [read(p) for p in args.crl])
+        result = signing.verify_pdf(read(args.file), checked(args.trust, "root"), checked(args.crl, "crl"))
     except UserError as exc:
         print(_("Error: {message}").format(message=exc), file=sys.stderr)
         return 2
     labels = {"valid": _("valid"), "untrusted": _("not trusted"), "modified": _("changed after signing"),
               "invalid": _("invalid")}
     for i, sig in enumerate(result.signatures, 1):
-        when = sig.signing_time.isoformat(timespec="seconds") if sig.signing_time else "—"
+        when = (sig.signing_time.astimezone(signing.VN_TIME).strftime("%d/%m/%Y %H:%M:%S")
+                if sig.signing_time else "—")
         print("\t".join([str(i), sig.field_name, sig.signer_name or "—", when, labels[sig.verdict],
                          sig.issuer or sig.problem]))
     stream = sys.stdout if result.verdict == "valid" else sys.stderr
     print(result.message(), file=stream)
+    if result.verdict == "untrusted":
+        print(_("Give the root certificate of the signers' authority with --trust ROOT.pem."), file=stream)
     return VERIFY_EXIT[result.verdict]
 
 

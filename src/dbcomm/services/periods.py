@@ -188,7 +188,7 @@ def frozen_notice(db: Database, plan_id: int, day: date | None) -> str | None:
 
 
 def lock_for_signature(session: Session, actor: Actor, plan_id: int, period_key: str, date_from: date,
-                       date_to: date, note: str) -> None:
+                       date_to: date, note: str, by: str = "") -> None:
     """Lock the period of a report the leader has just signed, in the caller's transaction.
 
     Signing is the leader's approval: whatever state the period was in, it becomes locked
@@ -205,8 +205,9 @@ def lock_for_signature(session: Session, actor: Actor, plan_id: int, period_key:
         session.add(row)
     else:
         row.version += 1
-    row.state, row.changed_at, row.changed_by, row.note = (PeriodState.LOCKED.value, utcnow(), actor.display,
-                                                           nfc(note))
+    # "locked by": the person who signed (a workstation without accounts has no other name)
+    row.state, row.changed_at, row.changed_by, row.note = (PeriodState.LOCKED.value, utcnow(),
+                                                           by or actor.display, nfc(note))
     session.flush()
     audit.record(session, actor, "status", entity="period", entity_uuid=row.uuid,
                  summary=_("Period {key}: {old} → {new}.").format(

@@ -172,7 +172,7 @@ def sign_report(db: Database, report_id: int, identity: signing.Identity, image_
         r.version += 1
         periods.lock_for_signature(
             s, actor, r.plan_id, r.period_key, r.date_from, r.date_to,
-            _("Report signed by {name}.").format(name=identity.holder_name))
+            _("Report signed by {name}.").format(name=identity.holder_name), by=identity.holder_name)
         audit.record(s, actor, "sign", entity="report", entity_uuid=r.uuid,
                      summary=f"{r.period_key}: {identity.holder_name} ({outcome.level}) {digest[:12]}")
         s.flush()

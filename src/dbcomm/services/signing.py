@@ -121,7 +121,8 @@ def load_pkcs12(path: str | Path, password: str) -> Identity:
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%d/%m/%Y %H:%M UTC")
+    """Vietnam's time, as people read it: ``27/11/2026 20:05``."""
+    return moment.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
 
 
 def check_usable(identity: Identity, now: datetime | None = None) -> None:
@@ -130,10 +131,12 @@ def check_usable(identity: Identity, now: datetime | None = None) -> None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     if now > identity.not_after:
-        raise UserError(_("The certificate of {name} expired on {end} (valid from {start} to {end}).").format(
+        raise UserError(_("The certificate of {name} expired on {end} (valid from {start} to {end}). Choose a "
+                          "certificate that is still valid, or ask the certificate provider to renew it.").format(
             name=identity.holder_name, start=_fmt(identity.not_before), end=_fmt(identity.not_after)))
     if now < identity.not_before:
-        raise UserError(_("The certificate of {name} is not valid yet: it is valid from {start} to {end}.").format(
+        raise UserError(_("The certificate of {name} is not valid yet: it is valid from {start} to {end}. Check "
+                          "the computer's date, or wait until then.").format(
             name=identity.holder_name, start=_fmt(identity.not_before), end=_fmt(identity.not_after)))
     usage = identity.key_usage
     if usage is not None and not usage & {"digital_signature", "non_repudiation"}:
@@ -344,6 +347,44 @@ def _timestamp_reason(exc: BaseException, timeout: float) -> str:
         reason=str(exc) or type(exc).__name__)
 
 
+def _embed(writer: Any, name: str, data: bytes, mime: str) -> None:
+    from pyhanko.pdf_utils import embed, generic
+
+    stream = embed.EmbeddedFileObject.from_file_data(writer, data, mime_type=mime, params=embed.EmbeddedFileParams(
+        embed_size=True, embed_checksum=True))
+    embed.embed_file(writer, embed.FileSpec(file_spec_string=name, file_name=name, embedded_data=stream,
+                                            af_relationship=generic.NameObject("/Data")))
+
+
+def attachments_of(pdf: bytes) -> dict[str, bytes]:
+    """The files embedded in a PDF (name → bytes); raises :class:`UserError` for a PDF that
+    cannot be read."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
+        root = reader.root
+        out: dict[str, bytes] = {}
+        if "/Names" not in root or "/EmbeddedFiles" not in root["/Names"]:
+            return out
+        pending = [root["/Names"]["/EmbeddedFiles"]]
+        while pending:
+            node = pending.pop()
+            node = node.get_object() if hasattr(node, "get_object") else node
+            kids = node.get("/Kids")
+            for kid in (kids.get_object() if kids is not None else []):
+                pending.append(kid)
+            names = node.get("/Names")
+            names = names.get_object() if names is not None else []
+            for i in range(0, len(names) - 1, 2):
+                spec = names[i + 1].get_object()
+                name = str(spec.get("/UF", spec.get("/F", names[i])))
+                out[name] = spec["/EF"]["/F"].get_object().data
+        return out
+    except Exception as exc:
+        raise UserError(_("The file is not a readable PDF: {reason}").format(reason=exc)) from exc
+
+
 def sign_pdf_ex(
     pdf: bytes,
     identity: Identity,
@@ -357,8 +398,12 @@ def sign_pdf_ex(
     signing_time: datetime | None = None,
     timestamp_url: str | None = None,
     timestamp_timeout: float = 60,
+    attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> SignOutcome:
     """Sign ``pdf`` (PAdES, SHA-256) as an incremental update; say which level was reached.
+
+    ``attachments`` — ``(file name, data, MIME type)`` — are embedded in the PDF in the
+    revision the signature covers: a changed byte of them breaks the signature.
 
     Appearance: with ``box`` and ``image_png`` the signature is visible there, showing the image
     (a transparent PNG) stretched to the box.  With ``stamp_text`` it shows that text instead
@@ -415,7 +460,15 @@ def sign_pdf_ex(
                 image = image.convert("RGBA")
         except Exception as exc:
             raise UserError(_("The signature image cannot be read: {reason}").format(reason=exc)) from exc
-        style = StaticStampStyle(background=PdfImage(image), background_opacity=1.0, border_width=0)
+        from pyhanko.pdf_utils import layout
+
+        # The image fills the box exactly (no inner margin): the box is the image's real size
+        # on paper — a seal's diameter must print as measured.
+        edge_to_edge = layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(0, 0, 0, 0), inner_content_scaling=layout.InnerScaling.STRETCH_FILL)
+        style = StaticStampStyle(background=PdfImage(image), background_opacity=1.0, border_width=0,
+                                 background_layout=edge_to_edge)
     elif box is not None and stamp_text is not None:
         style = _text_stamp_style(stamp_text, _page_rotation(pdf, box[0]))
     spec = None
@@ -437,6 +490,8 @@ def sign_pdf_ex(
 
     def attempt(timestamper: Any) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=False)
+        for name, data, mime in attachments or ():
+            _embed(writer, name, data, mime)
         out = _Signer(meta, identity.signer, timestamper=timestamper, stamp_style=style,
                       new_field_spec=spec).sign_pdf(writer, in_place=False)
         return bytes(out.getvalue())
@@ -522,11 +577,29 @@ class Verification:
             return _("The signatures are intact, but a signer's certificate does not chain to a trusted root: "
                      "import the certificate authority's root to trust it.")
         if self.verdict == "modified":
-            return _("The document was changed after it was signed.")
-        if self.problem:
-            return _("The signatures cannot be verified: the file is damaged ({reason}).").format(reason=self.problem)
-        return _("At least one signature is invalid: the document or the signature was altered, "
-                 "or the certificate was revoked.")
+            if self.signatures and all(r.verdict != "modified" for r in self.signatures):
+                return _("Data was added to the file after its last signature: it is not the file that was "
+                         "signed. Ask the sender for the original file.")
+            return _("The document was changed after it was signed. Ask the sender for the original file.")
+        if self.problem or (self.signatures and all(r.problem for r in self.signatures)):
+            return _("The signatures cannot be verified: the file is damaged or incomplete (perhaps cut off while "
+                     "being copied). Ask the sender for the file again.")
+        return _("At least one signature is invalid: the document or the signature was altered, or the "
+                 "certificate was revoked. Do not rely on this file; ask the sender for the original.")
+
+
+def _friendly(name: Any) -> str:
+    """``Lò Văn Thắng, Tỉnh Điện Biên, VN`` — the parts of a certificate name people read."""
+    parts = name.native if isinstance(name.native, dict) else {}
+    wanted = ("common_name", "organizational_unit_name", "organization_name", "locality_name",
+              "state_or_province_name", "country_name")
+    values = []
+    for key in wanted:
+        value = parts.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if item and str(item) not in values:
+                values.append(str(item))
+    return unicodedata.normalize("NFC", ", ".join(values) or name.human_friendly)
 
 
 def _certs(blobs: list[bytes] | tuple[bytes, ...]) -> list[Any]:
@@ -649,8 +722,7 @@ def _one(sig: Any, context_args: dict[str, Any], ts_roots: list[Any]) -> Signatu
         return SignatureResult(
             field_name=name, verdict=verdict,
             signer_name=unicodedata.normalize("NFC", cert.subject.native.get("common_name", "") or ""),
-            signing_time=when, subject=unicodedata.normalize("NFC", cert.subject.human_friendly),
-            issuer=unicodedata.normalize("NFC", cert.issuer.human_friendly),
+            signing_time=when, subject=_friendly(cert.subject), issuer=_friendly(cert.issuer),
             not_before=validity["not_before"].native, not_after=validity["not_after"].native,
             intact=intact, valid=valid, trusted=bool(status.trusted), revoked=bool(status.revoked),
             modification=modification, covers_whole_file=covers, problem=problem,

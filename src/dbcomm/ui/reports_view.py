@@ -35,15 +35,20 @@ COLUMNS = [N_("Period"), N_("From – to"), N_("Subject"), N_("Doc. no."), N_("D
 STATES: dict[str, tuple[str, str, str]] = {
     "unbuilt": (N_("Draft, not built"), "#f1f3f4", "#3c4043"),
     "built": (N_("Built"), "#dbe9fb", "#0b4a8b"),
+    "correction_unbuilt": (N_("Correction, not built"), "#f1f3f4", "#3c4043"),
+    "correction_built": (N_("Correction, built"), "#dbe9fb", "#0b4a8b"),
     "signed": (N_("Signed, to be sealed"), "#fff4ce", "#6b4e00"),
     "issued": (N_("Numbered and sealed"), "#d7f0dc", "#1b5e20"),
-    "sent": (N_("Sent"), "#d7f0dc", "#1b5e20"),
+    "sent": (N_("Sent, waiting for the answer"), "#d7f0dc", "#1b5e20"),
+    "accepted": (N_("Accepted"), "#c8e6c9", "#1b5e20"),
+    "returned": (N_("Returned"), "#fde0dc", "#a50e0e"),
 }
 
 
 def state_of(info: ReportInfo) -> str:
     if info.state == "draft":
-        return "built" if info.pdf_sha256 else "unbuilt"
+        state = "built" if info.pdf_sha256 else "unbuilt"
+        return f"correction_{state}" if info.supersedes_id else state
     return info.state
 
 

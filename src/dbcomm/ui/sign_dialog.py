@@ -151,9 +151,11 @@ class SignDialog(QDialog):
             return _("You sign the report on {period} ({n} activities). Once signed, the period is locked "
                      "and the report cannot be rebuilt; a correction is a new report.").format(
                 period=period, n=self.info.activity_count)
-        return _("The registry writes in the number{date} and applies the office's seal as a second "
-                 "signature. The leader's signature stays valid.").format(
-            date=_(" and the date") if self.content.header.date_blank else "")
+        if self.content.header.date_blank:
+            return _("The registry writes in the number and the date of issue, then applies the office's "
+                     "seal as a second signature. The leader's signature stays valid.")
+        return _("The registry writes in the number, then applies the office's seal as a second signature. "
+                 "The leader's signature stays valid.")
 
     def _fill_identities(self) -> None:
         self.identities = identities.list_identities(self.db, self.role)
@@ -218,6 +220,10 @@ class SignDialog(QDialog):
         if ident.status() != "valid":
             self.error_label.show_message(_("This certificate cannot sign now: see its dates above."))
             return
+        if self.step == SEAL and not self.number_edit.text().strip():
+            self.error_label.show_message(_("Enter the document number from the registry's book."))
+            self.number_edit.setFocus()
+            return
         secret = self.secret_edit.text()
         if not secret:
             self.error_label.show_message(_("Enter the password or PIN."))
@@ -248,9 +254,17 @@ class SignDialog(QDialog):
         def done(result: report_signing.SignedReport) -> None:
             self.busy_label.hide()
             self.result_value = result
-            note = _("Signed: PAdES {level}.").format(level=result.level)
+            if step == LEADER:
+                note = _("The report is signed by {name}. Its period is now locked; the registry numbers "
+                         "and seals it next.").format(name=result.info.signed_by)
+            else:
+                note = _("The report is numbered {number} and sealed. Save it as PDF, print it, or send "
+                         "it.").format(number=result.info.number)
+            if result.level == "B-T":
+                note += " " + _("The signature carries a trusted time from the timestamp server.")
             if result.timestamp_problem:
-                note += " " + _("No timestamp was added: {reason}").format(reason=result.timestamp_problem)
+                note += " " + _("No trusted time was added ({reason}); the signature is valid without it.").format(
+                    reason=result.timestamp_problem)
             self.signed.emit(result)
             interaction.get().info(self, self.windowTitle(), note)
             self.accept()

@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QResizeEvent, QShowEvent
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen, QPixmap, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -413,6 +413,14 @@ class AddIdentityDialog(QDialog):
         super().showEvent(event)
         self.fit_height()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        # Enter in the password or PIN box reads the certificate (its own signal); it must not
+        # also press "Add", which would add the certificate before the person has seen it.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         if self.isVisible():
@@ -633,6 +641,8 @@ class AddIdentityDialog(QDialog):
         self.details.setText(html)
         if not self.label_edit.text().strip():
             self.label_edit.setPlaceholderText(identity.holder_name)
+        if self.isVisible():  # the details grew: make room, or the validity line is cut off
+            self.fit_height()
 
     # --- adding --------------------------------------------------------------------------------
 
@@ -884,8 +894,9 @@ class SigningSetupDialog(QDialog):
         dialog = AddIdentityDialog(self.db, role, source, self)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted.value and dialog.added is not None
         if accepted and dialog.added is not None:
-            self.status.setText(_("Added: {name} ({holder}).").format(
-                name=dialog.added.label, holder=dialog.added.holder))
+            added = dialog.added
+            self.status.setText(_("Added: {name}.").format(name=added.label) if added.label == added.holder
+                                else _("Added: {name} ({holder}).").format(name=added.label, holder=added.holder))
         self.reload()
         if accepted and dialog.added is not None:
             self._select(role, dialog.added.id)

@@ -129,10 +129,12 @@ def _validity(sig: SignatureResult) -> str:
 
 
 def short_name(name: str) -> str:
-    """The common name out of a distinguished name as pyHanko words it
-    ("Common Name: X, Organization: Y, Country: VN" → "X")."""
+    """The first part of a certificate name ("X, Organization, VN" → "X"; the verifier lists
+    the common name first)."""
     match = re.search(r"Common Name: (.*?)(?:, [A-Z][A-Za-z ]+: |$)", name)
-    return match.group(1) if match else name
+    if match:
+        return match.group(1)
+    return name.split(", ")[0] if name else name
 
 
 def _yes_no(value: bool) -> str:
@@ -347,8 +349,11 @@ class VerifyDialog(QDialog):
                 _(SIGNATURE_VERDICTS.get(sig.verdict, sig.verdict)),
                 short_name(sig.issuer),
                 _validity(sig),
-                ("" if sig.problem else _("No: revoked") if sig.revoked else _yes_no(sig.trusted)),
-                _(MODIFICATIONS.get(sig.modification, sig.modification)) if not sig.problem else "",
+                # a broken signature is not judged further: its trust and later changes are unknown
+                ("—" if sig.problem or not (sig.intact and sig.valid) else
+                 _("No: revoked") if sig.revoked else _yes_no(sig.trusted)),
+                (_(MODIFICATIONS.get(sig.modification, sig.modification))
+                 if not sig.problem and sig.intact and sig.valid else "—"),
                 _when(timestamp) if isinstance(timestamp, datetime) else "",
             ]
             tips = {0: sig.subject, 3: sig.issuer,
@@ -395,12 +400,14 @@ class VerifyDialog(QDialog):
                 (_("Timestamp"), _when(timestamp) if isinstance(timestamp, datetime) else _("None")),
                 (_("Certificate issued by"), sig.issuer),
                 (_("Certificate valid"), _validity(sig)),
-                (_("Chains to a trusted authority"), _yes_no(sig.trusted)),
+                (_("Chains to a trusted authority"), _yes_no(sig.trusted) if sig.intact and sig.valid
+                 else _("not checked: the signature itself is broken")),
                 (_("Revoked"), _("Yes") if sig.revoked else _("No (as far as the kept revocation lists show)")),
                 (_("Signed content unaltered"), _yes_no(sig.intact and sig.valid)),
                 (_("Covers"), _("the whole file") if sig.covers_whole_file
                  else _("an earlier version of the file")),
-                (_("Changed after signing"), _(MODIFICATION_DETAILS.get(sig.modification, sig.modification))),
+                (_("Changed after signing"), _(MODIFICATION_DETAILS.get(sig.modification, sig.modification))
+                 if sig.intact and sig.valid else _("not checked: the signature itself is broken")),
             ]
             if level:
                 lines.append((_("Signature level"), str(level)))
