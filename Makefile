@@ -65,6 +65,7 @@ bench: $(STAMP) translations  ## measure speed at province scale (100,000 activi
 	$(BIN)/python bench/bench_register.py
 	$(BIN)/python bench/bench_reports.py
 	$(BIN)/python bench/bench_signing.py
+	$(BIN)/python bench/bench_exchange.py
 
 screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img

@@ -81,6 +81,7 @@ def main() -> int:
         w.grab().save(str(out / f"audit-{lang}.png"))
     shoot_reports(app, w, db, plan_id, out, lang)
     shoot_signing(app, w, db, plan_id, out, lang)
+    shoot_exchange(app, out, lang)
     wiz = SetupWizard(db)
     wiz.show()
     wiz.next()
@@ -224,6 +225,67 @@ def shoot_signing(app, w, db, plan_id: int, out: Path, lang: str) -> None:  # ty
     settle(0.3)
     verify.grab().save(str(out / f"verify-dialog-{lang}.png"))
     verify.close()
+
+
+def shoot_exchange(app, out: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """A province department with reports received from communes, and a stick to import."""
+    import time
+    from datetime import date
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import exchange_fixtures as fx
+    from dbcomm.domain.models import OfficeIdentity
+    from dbcomm.services import packages, receipts, received
+    from dbcomm.ui.main_window import MainWindow
+    from dbcomm.ui.usb_dialogs import ImportDialog
+
+    def settle(seconds: float = 0.6) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    work = Path(tempfile.mkdtemp())
+    signers = fx.make_signers(work / "pki")
+    stick = work / "usb"
+    stick.mkdir()
+    communes = ["Mường Phăng", "Nà Tấu", "Thanh Nưa", "Mường Mươn", "Pú Nhi"]
+    province = fx.receiving_office(work / "province.sqlite3", signers.pki.root_pem,
+                                   directory=tuple(f"Ủy ban nhân dân xã {c}" for c in communes))
+    sent = []
+    for i, name in enumerate(communes[:3]):
+        office = OfficeIdentity(name=f"Ủy ban nhân dân xã {name}", parent_agency="UBND tỉnh Điện Biên",
+                                kind="commune", place_name=name, symbol="UBND",
+                                signer_title="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH", signer_name="Lò Văn Thắng")
+        db = fx.sending_office(work / f"office{i}.sqlite3", count=80, seed=40 + i, office=office)
+        for quarter, number in (("2026-Q2", str(i + 3)), ("2026-Q3", str(i + 11))):
+            report_id = fx.issue_report(db, signers, period_key=quarter, number=number,
+                                        doc_date=date(2026, 7, 8) if quarter == "2026-Q2" else date(2026, 10, 6))
+            sent.append(packages.send(db, report_id, stick))
+        db.close()
+    for path in sent[:-1]:  # the last one is still on the stick, new
+        packages.apply_import(province, path)
+    rows = received.list_received(province, 10)
+    receipts.decide(province, rows[-1].id, "accepted")
+    receipts.decide(province, rows[0].id, "returned", "Số người được truyền thông tại bản Co Mận chưa khớp.")
+    (stick / "BanSao_bi_hong.dbcpkg").write_bytes(b"")  # a copy that did not finish
+    w = MainWindow(province)
+    w.resize(1400, 860)
+    w.show()
+    w.tabs.setCurrentWidget(w.received_view)
+    settle(0.5)
+    w.grab().save(str(out / f"received-{lang}.png"))
+    dialog = ImportDialog(province, w)
+    dialog.resize(1180, 560)
+    dialog.show()
+    dialog.scan_folder(stick)
+    end = time.monotonic() + 30
+    while dialog.scanning and time.monotonic() < end:
+        settle(0.1)
+    settle(0.3)
+    dialog.grab().save(str(out / f"usb-import-{lang}.png"))
+    dialog.close()
+    w.close()
 
 
 def _layout(db, report_id: int) -> str:  # type: ignore[no-untyped-def]

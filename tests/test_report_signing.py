@@ -338,3 +338,24 @@ def test_an_annex_file_carries_the_office_signature_and_the_text_stamp(db, plan,
     assert "Số: 15/BC-UBND" in text and local in text
 
 
+
+def test_the_period_data_travels_inside_the_signed_file(db, plan, register, leader, office_key, test_pki):
+    from dbcomm.services import exchange_data
+
+    report_id = built(db, plan, number="")
+    report_signing.sign_report(db, report_id, leader, SIGNATURE)
+    pdf = report_signing.seal_report(db, report_id, office_key, SEAL, 36, number="9").pdf
+    data = exchange_data.parse(signing.attachments_of(pdf)[exchange_data.DATA_FILE])
+    q3 = {register[k] for k in ("radio", "loud", "school", "post")}
+    with db.read() as s:
+        from dbcomm.store.models import Activity
+
+        expected = {a.uuid: a for a in s.query(Activity).filter(Activity.id.in_(q3))}
+    assert {a.uuid for a in data.activities} == set(expected)
+    loud = next(a for a in data.activities if a.title.startswith("Phát thanh loa"))
+    assert (loud.form, loud.sessions, loud.reach_total, loud.languages) == ("F3", 12, 3400, ["thai", "hmong"])
+    assert loud.reach["sex"] == {"female": 1800, "male": 1600} and loud.objectives == ["1.1", "4.3"]
+    assert (data.period_key, data.date_from, data.date_to) == ("2026-Q3", date(2026, 7, 1), date(2026, 9, 30))
+    assert data.office_name == "Ủy ban nhân dân xã Mường Phăng"
+    assert any(e.entity == "activity" and e.action == "create" for e in data.audit)
+    assert signing.verify_pdf(pdf, [test_pki.root_pem]).verdict == "valid"

@@ -241,7 +241,8 @@ def test_the_main_window_in_english_shows_english_names(qtbot, set_up, fake):  #
     window.show()
 
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Register", "Reports", "Coverage", "Plan", "Directory", "Periods", "Audit trail"]
+    assert tabs == ["Register", "Reports", "Received reports", "Coverage", "Plan", "Directory", "Periods",
+                    "Audit trail"]
     menus = [a.text() for a in window.menuBar().actions()]
     assert (menus[0], menus[-1]) == ("&File", "&Help")
     assert "&Administration" in menus  # no account yet: the set-up runs with every right
@@ -257,6 +258,6 @@ def test_the_main_window_in_vietnamese_translates_the_tabs(qtbot, set_up, fake):
     window.show()
 
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == [_("Register"), _("Reports"), _("Coverage"), _("Plan"), _("Directory"), _("Periods"),
-                    _("Audit trail")]
+    assert tabs == [_("Register"), _("Reports"), _("Received reports"), _("Coverage"), _("Plan"), _("Directory"),
+                    _("Periods"), _("Audit trail")]
     assert "Register" not in tabs  # the Vietnamese catalogue is in use

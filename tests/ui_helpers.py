@@ -90,6 +90,7 @@ class FakeInteraction:
     open_files_result: list[Path] = field(default_factory=list)
     open_file_result: Path | None = None
     save_file_result: Path | None = None
+    choose_folder_result: Path | None = None
     asked: list[Asked] = field(default_factory=list)
 
     def info(self, parent, title: str, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +116,10 @@ class FakeInteraction:
     def save_file(self, parent, title: str, suggested: str, filters: str) -> Path | None:  # type: ignore[no-untyped-def]
         self.asked.append(Asked("save_file", title, suggested))
         return self.save_file_result
+
+    def choose_folder(self, parent, title: str) -> Path | None:  # type: ignore[no-untyped-def]
+        self.asked.append(Asked("choose_folder", title, ""))
+        return self.choose_folder_result
 
     def of_kind(self, kind: str) -> list[Asked]:
         return [a for a in self.asked if a.kind == kind]

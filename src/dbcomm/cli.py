@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     oi = orgs.add_parser("import", help=_("import units/communes from CSV"))
     oi.add_argument("file", type=Path)
     _add_report_commands(sub)
+    _add_package_commands(sub)
     _add_backup_commands(sub)
     ver = sub.add_parser("verify", help=_("check the digital signatures of a PDF file (no database needed)"))
     ver.add_argument("file", type=Path, metavar="FILE.pdf")
@@ -183,6 +184,138 @@ def _add_report_commands(sub) -> None:  # type: ignore[no-untyped-def]
     rc.add_argument("--by", choices=["month", "place"], default="month",
                     help=_("columns: months (default) or places"))
     rc.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
+
+
+def _add_package_commands(sub) -> None:  # type: ignore[no-untyped-def]
+    pk = sub.add_parser("package", help=_("USB packages: send a signed report, read what arrives, answer it")
+                        ).add_subparsers(dest="action", required=True)
+    ps = pk.add_parser("send", help=_("write a signed report's package to a folder or USB stick"))
+    ps.add_argument("id", type=int, help=_("the report's number, as 'report list' shows it"))
+    ps.add_argument("folder", type=Path, help=_("the USB stick or folder"))
+    pi = pk.add_parser("inspect", help=_("list the packages in a folder (or one file) and what importing each would do"))
+    pi.add_argument("path", type=Path, help=_("a package file, or a folder (a USB stick)"))
+    pm = pk.add_parser("import", help=_("import a report package, a receipt or a plan update (a dry run first)"))
+    pm.add_argument("file", type=Path)
+    pm.add_argument("--yes", action="store_true", help=_("apply after the dry run without asking"))
+    pk.add_parser("received", help=_("the reports received from other offices"))
+    pp = pk.add_parser("plan", help=_("write the plan as an update package for the offices below"))
+    pp.add_argument("folder", type=Path, help=_("the USB stick or folder"))
+    pp.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
+    pr = pk.add_parser("receipt", help=_("accept or return a received report and write the signed answer"))
+    pr.add_argument("id", type=int, help=_("the received report's number, as 'package received' shows it"))
+    group = pr.add_mutually_exclusive_group(required=True)
+    group.add_argument("--accept", action="store_true", help=_("accept the report"))
+    group.add_argument("--return", dest="return_note", metavar="NOTE", help=_("return it, saying why"))
+    pr.add_argument("--p12", type=Path, required=True,
+                    help=_("the office's certificate file (password asked, or from DBCOMM_P12_PASSWORD)"))
+    pr.add_argument("--out", type=Path, required=True, help=_("the USB stick or folder to write the answer to"))
+
+
+def _package(db, args) -> int:  # type: ignore[no-untyped-def]
+    """Exit 0 done (or nothing to do), 2 refused, 5 not confirmed."""
+    from dbcomm.errors import UserError
+    from dbcomm.i18n import format_date, format_number
+    from dbcomm.services import package_files, packages, plan_packages, receipts, received, signing
+
+    if args.action == "send":
+        path = packages.send(db, args.id, args.folder)
+        print(_("Wrote {path}. The stick can now be removed safely.").format(path=path))
+        return 0
+    if args.action == "plan":
+        path = plan_packages.export_plan_package(db, _plan_id(db, args.plan), args.folder)
+        print(_("Wrote {path}. The stick can now be removed safely.").format(path=path))
+        return 0
+    if args.action == "received":
+        for row in received.list_received(db, 10, include_superseded=True):
+            print("\t".join([str(row.id), row.sender_name, row.period_key, row.number,
+                             format_date(row.doc_date) if row.doc_date else "", row.state, row.note]))
+        return 0
+    if args.action == "receipt":
+        decision = "accepted" if args.accept else "returned"
+        receipts.decide(db, args.id, decision, args.return_note or "")
+        import os
+
+        password = os.environ.get("DBCOMM_P12_PASSWORD")
+        if password is None:
+            import getpass
+
+            password = getpass.getpass(_("Password of {file}: ").format(file=args.p12.name))
+        identity = signing.load_pkcs12(args.p12, password)
+        signing.check_usable(identity)
+        path = receipts.write_receipt(db, args.id, identity, args.out)
+        print(_("Wrote {path}. The stick can now be removed safely.").format(path=path))
+        return 0
+
+    def kind_of(path: Path) -> str:
+        try:
+            import json
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                manifest = json.loads(archive.read(package_files.MANIFEST).decode("utf-8"))
+            return str(manifest.get("kind", "report"))
+        except Exception:  # noqa: BLE001 - the services say what is wrong with it
+            return "report"
+
+    if args.action == "inspect":
+        files = package_files.find(args.path) if args.path.is_dir() else [args.path]
+        if not files:
+            print(_("No package (.dbcpkg) in {path}.").format(path=args.path), file=sys.stderr)
+            return 0
+        for path in files:
+            kind = kind_of(path)
+            if kind == "receipt":
+                r = receipts.inspect_receipt(db, path)
+                print("\t".join([path.name, _("receipt"), r.status, r.problem]))
+            elif kind == "plan":
+                p = plan_packages.inspect_plan_package(db, path)
+                print("\t".join([path.name, _("plan update"), p.plan_code, str(p.revision), p.status, p.problem]))
+            else:
+                info = packages.inspect(db, path)
+                print("\t".join([path.name, _("report"), info.sender_name, info.period_key, info.number,
+                                 format_number(info.activity_count), info.verdict, info.status, info.problem]))
+        return 0
+    if args.action == "import":
+        kind = kind_of(args.file)
+        if kind == "receipt":
+            result = receipts.apply_receipt(db, args.file)
+            print(result.message)
+            return 0
+        if kind == "plan":
+            outcome = plan_packages.import_plan_package(db, args.file)
+            print(_("Plan {code} is now at revision {revision}.").format(code=outcome.plan.code,
+                                                                         revision=outcome.revision))
+            return 0
+        plan = packages.plan_import(db, args.file)
+        info = plan.info
+        if info.status == "already":
+            print(_("{file}: already imported; nothing to do.").format(file=args.file.name))
+            return 0
+        if not info.importable:
+            print(_("Error: {message}").format(message=info.problem), file=sys.stderr)
+            return 2
+        c = plan.counts
+        print(_("{sender}, {period}: {add} to add, {change} to change, {unchanged} unchanged, {remove} to remove, "
+                "{conflicts} conflicts.").format(sender=info.sender_name, period=info.period_key,
+                                                  add=format_number(c["add"]), change=format_number(c["change"]),
+                                                  unchanged=format_number(c["unchanged"]),
+                                                  remove=format_number(c["remove"]),
+                                                  conflicts=format_number(c["conflicts"])))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(_("Not imported: add --yes to import without a terminal."), file=sys.stderr)
+                return 5
+            if input(_("Import? [y/N] ")).strip().lower() not in ("y", "yes", "c", "có", "co"):
+                print(_("Not imported."), file=sys.stderr)
+                return 5
+        try:
+            done = packages.apply_import(db, args.file, expected_sha256=info.sha256)
+        except UserError as exc:
+            print(_("Error: {message}").format(message=exc), file=sys.stderr)
+            return 2
+        print(done.message)
+        return 0
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +513,8 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
         return _users(db, args)
     if args.command == "report":
         return _report(db, args)
+    if args.command == "package":
+        return _package(db, args)
     if args.command == "periods":
         return _periods(db, args)
     if args.command == "audit":

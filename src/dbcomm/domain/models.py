@@ -120,6 +120,9 @@ class ActivityFilter:
     subtype: str | None = None
     text: str = ""
     deleted: bool = False  # True lists the recycle bin instead
+    # Whose activities: None = the office's own register (the default); "all" = its own and
+    # every activity received from other offices; an organisation id = that sender's only.
+    origin: int | str | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,12 @@ class ReportSettings:
     archive_unit: str = ""  # "Lưu: VT, <unit>."
     include_annex: bool = True
     compare_last_year: bool = True
+    # Whose activities the report counts: "own" (the office's register) or "all" (its own and
+    # every activity received from other offices, with a table per office).
+    scope: str = "own"
+
+
+REPORT_SCOPES: tuple[str, ...] = ("own", "all")
 
 
 @dataclass
@@ -136,6 +142,7 @@ class AnnexRow:
     sessions: int
     minutes: int
     reach: int
+    office: str = ""  # the office the activity comes from (reports over received data only)
 
 
 @dataclass
@@ -170,6 +177,9 @@ class ReportContent:
     include_annex: bool
     notes: list[str]  # facts the reader must know, e.g. "the period runs past the plan's end"
     activity_versions: list[tuple[str, int]]  # (uuid, version) of every activity counted
+    # Added with the USB exchange; a content stored before has neither (and loads with these).
+    scope: str = "own"  # as in ReportSettings
+    by_office: list[Figures] = field(default_factory=list)  # scope "all": one line per office
 
     # --- serialisation -----------------------------------------------------------------
 
@@ -182,12 +192,23 @@ class ReportContent:
         return _build(cls, json.loads(text))
 
 
+# Fields added after contents were first stored: left out of the JSON while they hold their
+# default, so that a content without them serialises exactly as before (its PDF identifier
+# is a digest of that JSON: the same report must keep giving the same bytes).
+_OMIT_DEFAULT: dict[type, dict[str, Any]] = {}
+
+
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts, tuples as lists, recursively (dates are left to ``_json_default``)."""
     if isinstance(value, AnnexRow):  # the bulk of a province report: one flat dict per row
-        return dict(value.__dict__)
+        row = dict(value.__dict__)
+        if not row["office"]:
+            del row["office"]
+        return row
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        omit = _OMIT_DEFAULT.get(type(value), {})
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
+                if f.name not in omit or getattr(value, f.name) != omit[f.name]}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -234,7 +255,7 @@ def _annex_row(data: dict[str, Any]) -> AnnexRow:
     return AnnexRow(data["uuid"], data["version"], date.fromisoformat(data["date_start"]),
                     date.fromisoformat(end) if end else None, data["form_code"], data["title"],
                     data["place"], data["languages"], data["objectives"], data["items"],
-                    data["sessions"], data["minutes"], data["reach"])
+                    data["sessions"], data["minutes"], data["reach"], data.get("office", ""))
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
@@ -243,3 +264,6 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     hints = _hints(cls)
     kwargs = {f.name: _convert(hints[f.name], data[f.name]) for f in fields(cls) if f.name in data}
     return cls(**kwargs)
+
+
+_OMIT_DEFAULT[ReportContent] = {"scope": "own", "by_office": []}

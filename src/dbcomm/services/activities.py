@@ -27,7 +27,7 @@ from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold, nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError, validate_activity
 from dbcomm.domain.vocab import LANGUAGES, SUBTYPES, label
-from dbcomm.errors import ConflictError, NotFoundError, ValidationFailed
+from dbcomm.errors import ConflictError, NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _, format_date
 from dbcomm.services import attachments as attachment_store
 from dbcomm.services import audit
@@ -145,6 +145,23 @@ def _snapshot(a: Activity) -> dict[str, object]:
     }
 
 
+class ReceivedActivityError(UserError):
+    """The activity came from another office in a report package: it is that office's record."""
+
+
+def _refuse_received(session, rows: Sequence[Activity]) -> None:  # type: ignore[no-untyped-def]
+    """Refuse to change activities another office sent: a correction must come from it."""
+    received = [a for a in rows if a.origin_id is not None]
+    if not received:
+        return
+    names = sorted({(org.name if (org := session.get(Organisation, a.origin_id)) else "?") for a in received},
+                   key=vi_sort_key)
+    raise ReceivedActivityError(_(
+        "This activity was received from {office} with its report; it belongs to that office and "
+        "cannot be changed or deleted here. A correction must come from {office}, in a corrected "
+        "report.").format(office=", ".join(names)))
+
+
 @dataclass(frozen=True)
 class DuplicateHint:
     id: int
@@ -190,6 +207,7 @@ def update(db: Database, activity_id: int, value: ActivityInput, expected_versio
         a = s.get(Activity, activity_id)
         if a is None or a.deleted_at is not None:
             raise NotFoundError(_("This activity has been deleted in the meantime; nothing was saved."))
+        _refuse_received(s, [a])
         if a.version != expected_version:
             raise ConflictError(
                 _("This activity was changed by someone else (at {time}) after you opened it. "
@@ -226,11 +244,15 @@ def _record(a: Activity) -> ActivityRecord:
     )
 
 
-def get(db: Database, activity_id: int) -> ActivityRecord:
+def get(db: Database, activity_id: int, *, include_received: bool = False) -> ActivityRecord:
+    """One activity, to edit it.  An activity received from another office is refused
+    (``ReceivedActivityError``) unless ``include_received`` (to show it, read-only)."""
     with db.read() as s:
         a = s.get(Activity, activity_id)
         if a is None:
             raise NotFoundError(_("This activity no longer exists."))
+        if not include_received:
+            _refuse_received(s, [a])
         rec = _record(a)
     for att in rec.attachments:
         att.path = attachment_store.stored_path(db.attachments_dir, att.sha256)
@@ -255,6 +277,7 @@ def delete(db: Database, activity_ids: Sequence[int]) -> int:
     actor = require(db, Perm.EDIT_ACTIVITIES)
     with db.write() as s:
         rows = list(s.scalars(select(Activity).where(Activity.id.in_(activity_ids), Activity.deleted_at.is_(None))))
+        _refuse_received(s, rows)
         for a in rows:
             check_editable(s, a.plan_id, [a.date_start])
         n = repo.soft_delete(s, [a.id for a in rows], utcnow())
@@ -267,6 +290,7 @@ def restore(db: Database, activity_ids: Sequence[int]) -> int:
     actor = require(db, Perm.EDIT_ACTIVITIES)
     with db.write() as s:
         rows = list(s.scalars(select(Activity).where(Activity.id.in_(activity_ids), Activity.deleted_at.is_not(None))))
+        _refuse_received(s, rows)
         for a in rows:
             check_editable(s, a.plan_id, [a.date_start])
         n = repo.restore(s, [a.id for a in rows])

@@ -57,6 +57,7 @@ ENTITY_LABELS: dict[str, str] = {
     "handover": N_("hand-over file"),
     "report": N_("report"),
     "signing_identity": N_("signing certificate"),
+    "received_report": N_("received report"),
 }
 
 FIELD_LABELS: dict[str, str] = {

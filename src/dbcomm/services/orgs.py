@@ -125,6 +125,12 @@ def delete_org(db: Database, org_id: int) -> None:
             )
         if s.scalar(select(exists().where(Organisation.parent_id == org_id))):
             raise UserError(_("{name} has units under it; move or delete them first.").format(name=o.name))
+        from dbcomm.store.models import ReceivedReport
+
+        if (s.scalar(select(exists().where(Activity.origin_id == org_id)))
+                or s.scalar(select(exists().where(ReceivedReport.sender_id == org_id)))):
+            raise UserError(_("Reports were received from {name}; it cannot be deleted. Set its 'valid to' "
+                              "date instead.").format(name=o.name))
         s.delete(o)
 
 

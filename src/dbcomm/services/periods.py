@@ -22,6 +22,7 @@ from dbcomm.errors import NotFoundError, PeriodLockedError, UserError, Validatio
 from dbcomm.i18n import _, format_date
 from dbcomm.services import audit
 from dbcomm.services.auth import require
+from dbcomm.store.activities import own_only
 from dbcomm.store.engine import Database
 from dbcomm.store.models import Activity, PeriodStatus, Plan, utcnow
 
@@ -56,7 +57,7 @@ def list_periods(db: Database, plan_id: int, kinds: Iterable[PeriodKind] = (
         states = {p.period_key: p for p in s.scalars(select(PeriodStatus).where(PeriodStatus.plan_id == plan_id))}
         counts: dict[str, int] = dict(s.execute(
             select(func.strftime("%Y-%m-%d", Activity.date_start), func.count())
-            .where(Activity.plan_id == plan_id, Activity.deleted_at.is_(None))
+            .where(Activity.plan_id == plan_id, Activity.deleted_at.is_(None), own_only())
             .group_by(Activity.date_start)).all())
     per_day = {date.fromisoformat(k): v for k, v in counts.items()}
     rows: list[PeriodRow] = []

@@ -1358,16 +1358,35 @@ class _Builder:
         plan = plan_reference(c)
         if _line(c.plan_title):
             plan += f" ({_line(c.plan_title)})"
+        offices = c.by_office if c.scope == "all" else []
         if empty:
             self.add(self.p(_x(f"Thực hiện {plan}, kỳ báo cáo: {period}.")))
             self.add(self.p(_x(
                 "Trong kỳ báo cáo, đơn vị chưa ghi nhận hoạt động truyền thông nào."
+            )))
+        elif offices:
+            self.add(self.p(_x(
+                f"Thực hiện {plan}, trong kỳ báo cáo ({period}), theo số liệu của "
+                f"{fmt_int(len(offices))} đơn vị (kể cả báo cáo các đơn vị đã gửi về), đã có "
+                f"{fmt_int(t.activities)} hoạt động truyền thông được tổ chức, với "
+                f"{_figures_sentence(t)}."
             )))
         else:
             self.add(self.p(_x(
                 f"Thực hiện {plan}, trong kỳ báo cáo ({period}), đơn vị đã tổ chức "
                 f"{fmt_int(t.activities)} hoạt động truyền thông, với {_figures_sentence(t)}."
             )))
+
+        if not empty and offices:
+            self.section(f"{next(n)}. Kết quả theo đơn vị", 150)
+            self.caption("Kết quả theo đơn vị")
+            sums = [sum(v) for v in zip(*(_fig_values(f) for f in offices), strict=True)]
+            total = t if sums == _fig_values(t) else None
+            self.add(self.figures_table(offices, "Đơn vị", total, use_codes=False))
+            if total is None:
+                self.add(self.p(_x(_MULTI_NOTE), s.table_note))
+            else:
+                self.add(Spacer(1, 8))
 
         if not empty and c.by_form:
             self.section(f"{next(n)}. Kết quả theo hình thức truyền thông", 150)
@@ -1815,6 +1834,19 @@ def _short_languages(text: str) -> str:
     return ", ".join(out)
 
 
+_OFFICE_PREFIXES = (("ủy ban nhân dân ", "UBND "), ("uỷ ban nhân dân ", "UBND "))
+
+
+def short_office_name(name: str) -> str:
+    """``Ủy ban nhân dân xã Mường Phăng`` → ``UBND xã Mường Phăng`` (a narrow annex column)."""
+    text = _line(name)
+    low = text.lower()
+    for long, short in _OFFICE_PREFIXES:
+        if low.startswith(long):
+            return short + text[len(long):]
+    return text
+
+
 def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | None,
                 cancelled: Callable[[], bool] | None) -> tuple[_GridSpec, int, int]:
     _ensure_fonts()
@@ -1831,11 +1863,22 @@ def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | N
     num_ws = [max(44.0, bold.word(fmt_int(t)) + 2 * pad_x + 2) for t in totals]
     num_ws[3] = max(num_ws[3], 52.0)
     date_w = max(58.0, reg.word("30/12/2025") + 2 * pad_x + 1)
-    widths = [stt_w, date_w, 40.0, 0.0, 84.0, 66.0, 56.0, *num_ws]
-    widths[3] = ANNEX_W - sum(widths)
-    heads = ["STT", "Ngày", "Hình thức", "Tên hoạt động", "Địa bàn", "Ngôn ngữ (tiếng)",
-             "Mục tiêu/ nhiệm vụ", "Số tin bài/ sản phẩm", "Số buổi/ lượt",
-             "Thời lượng (phút)", "Số lượt người"]
+    # A report over received data names each activity's office, in a column of its own
+    # (the title, place and language columns give up the room).
+    by_office = content.scope == "all"
+    if by_office:
+        widths = [stt_w, date_w, 78.0, 40.0, 0.0, 72.0, 56.0, 56.0, *num_ws]
+        title_col = 4
+        heads = ["STT", "Ngày", "Đơn vị", "Hình thức", "Tên hoạt động", "Địa bàn",
+                 "Ngôn ngữ (tiếng)", "Mục tiêu/ nhiệm vụ", "Số tin bài/ sản phẩm", "Số buổi/ lượt",
+                 "Thời lượng (phút)", "Số lượt người"]
+    else:
+        widths = [stt_w, date_w, 40.0, 0.0, 84.0, 66.0, 56.0, *num_ws]
+        title_col = 3
+        heads = ["STT", "Ngày", "Hình thức", "Tên hoạt động", "Địa bàn", "Ngôn ngữ (tiếng)",
+                 "Mục tiêu/ nhiệm vụ", "Số tin bài/ sản phẩm", "Số buổi/ lượt",
+                 "Thời lượng (phút)", "Số lượt người"]
+    widths[title_col] = ANNEX_W - sum(widths)
     header = [bold.wrap(hd, w - 2 * pad_x) for hd, w in zip(heads, widths, strict=True)]
     inner = [w - 2 * pad_x for w in widths]
     date_cache: dict[tuple[date, date | None], tuple[str, ...]] = {}
@@ -1846,7 +1889,10 @@ def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | N
     base_h = pad_top + pad_bottom
     wrap_title = reg.wrap
     wrap_short = reg.wrap_cached
-    w_title, w_place, w_lang, w_obj, w_form = inner[3], inner[4], inner[5], inner[6], inner[2]
+    off = 1 if by_office else 0
+    w_form, w_title, w_place, w_lang, w_obj = inner[2 + off: 7 + off]
+    w_office = inner[2]
+    office_cache: dict[str, tuple[str, ...]] = {}
 
     def num(v: int) -> tuple[str, ...]:
         cell = int_cache.get(v)
@@ -1873,18 +1919,27 @@ def _annex_spec(content: ReportContent, progress: Callable[[int, int], None] | N
         langs = wrap_short(_short_languages(r.languages), w_lang)[:max_lines]
         objs = wrap_short(_line(r.objectives), w_obj)[:max_lines]
         form = wrap_short(_line(r.form_code), w_form)[:max_lines]
-        row = ((str(i),), dcell, form, title, place, langs, objs,
-               num(r.items), num(r.sessions), num(r.minutes), num(r.reach))
+        row: tuple[tuple[str, ...], ...]
+        if by_office:
+            ocell = office_cache.get(r.office)
+            if ocell is None:
+                ocell = office_cache[r.office] = wrap_short(short_office_name(r.office), w_office)[:max_lines]
+            row = ((str(i),), dcell, ocell, form, title, place, langs, objs,
+                   num(r.items), num(r.sessions), num(r.minutes), num(r.reach))
+            lines = max(len(dcell), len(ocell), len(title), len(place), len(langs), len(objs), len(form))
+        else:
+            row = ((str(i),), dcell, form, title, place, langs, objs,
+                   num(r.items), num(r.sessions), num(r.minutes), num(r.reach))
+            lines = max(len(dcell), len(title), len(place), len(langs), len(objs), len(form))
         rows.append(row)
-        heights.append(base_h + leading * max(len(dcell), len(title), len(place), len(langs),
-                                              len(objs), len(form)))
-    rows.append((("Tổng cộng",), (), (), (), (), (), (), *(num(t) for t in totals)))
+        heights.append(base_h + leading * lines)
+    rows.append((("Tổng cộng",), *([()] * (6 + off)), *(num(t) for t in totals)))
     heights.append(base_h + leading)
     spec = _GridSpec(
-        col_widths=widths, aligns="CCCLLLLRRRR", header=header, rows=rows, heights=heights,
-        font=REGULAR, bold=BOLD, size=size, leading=leading, pad_top=pad_top,
-        pad_bottom=pad_bottom, pad_x=pad_x, total_span=7, progress=progress,
-        cancelled=cancelled, unique_cols=frozenset({3}),
+        col_widths=widths, aligns="CC" + "L" * off + "CLLLLRRRR", header=header, rows=rows,
+        heights=heights, font=REGULAR, bold=BOLD, size=size, leading=leading, pad_top=pad_top,
+        pad_bottom=pad_bottom, pad_x=pad_x, total_span=7 + off, progress=progress,
+        cancelled=cancelled, unique_cols=frozenset({title_col}),
     )
     return spec, 0, len(rows)
 

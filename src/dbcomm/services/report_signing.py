@@ -30,7 +30,7 @@ from dbcomm.domain.roles import Perm
 from dbcomm.domain.validation import FieldError
 from dbcomm.errors import NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
-from dbcomm.services import audit, pdf_fields, periods, reports, settings, signing
+from dbcomm.services import audit, exchange_data, pdf_fields, periods, reports, settings, signing
 from dbcomm.services.auth import require
 from dbcomm.store.engine import Database
 from dbcomm.store.models import Report, utcnow
@@ -106,10 +106,12 @@ def set_timestamp_url(db: Database, url: str) -> None:
 
 
 def _sign(pdf: bytes, identity: signing.Identity, field_name: str, box: signing.Box, image_png: bytes,
-          url: str, when: datetime | None, location: str) -> signing.SignOutcome:
+          url: str, when: datetime | None, location: str,
+          attachments: list[tuple[str, bytes, str]] | None = None) -> signing.SignOutcome:
     return signing.sign_pdf_ex(
         pdf, identity, field_name=field_name, box=box, image_png=image_png, location=location,
-        signing_time=when, timestamp_url=url or None, timestamp_timeout=TIMESTAMP_TIMEOUT)
+        signing_time=when, timestamp_url=url or None, timestamp_timeout=TIMESTAMP_TIMEOUT,
+        attachments=attachments)
 
 
 def _check_intact(pdf: bytes) -> None:
@@ -153,8 +155,11 @@ def sign_report(db: Database, report_id: int, identity: signing.Identity, image_
     if progress:
         progress(2, 4)
     url = timestamp_url(db)
+    # The period's data travels inside the PDF, covered by the leader's signature (and then
+    # the seal's): see docs/decisions/0005-exchange-packages.md.
+    data = exchange_data.collect(db, report_id)
     outcome = _sign(rendered.pdf, identity, LEADER_FIELD, (page, *rect), image_png, url, now,
-                    content.header.place)
+                    content.header.place, [(exchange_data.DATA_FILE, data, exchange_data.DATA_MIME)])
     _check_intact(outcome.data)
     if progress:
         progress(3, 4)
@@ -311,7 +316,7 @@ def sign_annex(db: Database, report_id: int, pdf: bytes, identity: signing.Ident
     require(db, Perm.SEAL_REPORT)
     signing.check_usable(identity, now)
     info = reports.get_report(db, report_id).info
-    if info.state != "issued":
+    if info.state not in reports.ISSUED_STATES:
         raise UserError(_("Number and seal the report first; its annexes are signed after."))
     moment = now or datetime.now(UTC)
     text = signing.annex_stamp_text(f"Số: {document_reference(db, report_id)}", moment)

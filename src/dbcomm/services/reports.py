@@ -28,6 +28,7 @@ from dbcomm.domain.models import OfficeIdentity
 from dbcomm.domain.periods import Cutoff, Period, PeriodError, PeriodKind, parse_period
 from dbcomm.domain.report import (
     CONTENT_FORMAT,
+    REPORT_SCOPES,
     AnnexRow,
     Comparison,
     Figures,
@@ -46,6 +47,7 @@ from dbcomm.i18n import _
 from dbcomm.services import audit, settings
 from dbcomm.services.auth import require
 from dbcomm.services.files import atomic_write_bytes
+from dbcomm.store.activities import is_own
 from dbcomm.store.engine import Database
 from dbcomm.store.models import (
     Activity,
@@ -59,6 +61,7 @@ from dbcomm.store.models import (
     Organisation,
     Plan,
     PlanNode,
+    ReceivedReport,
     Report,
     utcnow,
 )
@@ -151,9 +154,15 @@ def resolve_period(db: Database, plan_id: int, period_key: str) -> Period:
             "or 2026-01-15..2026-03-14.").format(key=period_key))]) from exc
 
 
-def _live(plan_id: int, start: date, end: date) -> list[Any]:
-    return [Activity.plan_id == plan_id, Activity.deleted_at.is_(None),
+def _live(plan_id: int, start: date, end: date, scope: str = "own") -> list[Any]:
+    """The activities a report counts: live, of the plan, started in the period; for scope
+    "own" only the office's own, for "all" also those received from other offices (a
+    superseded package's activities are soft-deleted when the newer one is imported)."""
+    cond = [Activity.plan_id == plan_id, Activity.deleted_at.is_(None),
             Activity.date_start >= start, Activity.date_start <= end]
+    if scope != "all":
+        cond.append(is_own())
+    return cond
 
 
 _SUMS = (func.count(Activity.id), func.coalesce(func.sum(Activity.items), 0),
@@ -166,18 +175,18 @@ def _figures(code: str, label: str, sums: Any, level: int = 0) -> Figures:
     return Figures(code, label, n, items, sessions, minutes, reach, cost, level)
 
 
-def _totals(s: Session, plan_id: int, start: date, end: date) -> Figures:
-    row = s.execute(select(*_SUMS).where(*_live(plan_id, start, end))).one()
+def _totals(s: Session, plan_id: int, start: date, end: date, scope: str = "own") -> Figures:
+    row = s.execute(select(*_SUMS).where(*_live(plan_id, start, end, scope))).one()
     return _figures("", "Tổng cộng", row)
 
 
-def _by_form(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
+def _by_form(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> list[Figures]:
     sums = {r[0]: r[1:] for r in s.execute(
-        select(Activity.form_id, *_SUMS).where(*_live(plan.id, start, end)).group_by(Activity.form_id))}
+        select(Activity.form_id, *_SUMS).where(*_live(plan.id, start, end, scope)).group_by(Activity.form_id))}
     return [_figures(f.code, f.name, sums.get(f.id)) for f in plan.forms]
 
 
-def _by_objective(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
+def _by_objective(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> list[Figures]:
     """Objectives, each followed by its tasks.  An objective counts each activity once,
     whether it is linked to the objective itself or to one or more of its tasks."""
     parent = {n.id: (n.parent_id or n.id) for n in plan.nodes}
@@ -187,7 +196,7 @@ def _by_objective(s: Session, plan: Plan, start: date, end: date) -> list[Figure
             select(ActivityNode.node_id, ActivityNode.activity_id, Activity.items, Activity.sessions,
                    Activity.minutes, Activity.reach_total, Activity.cost)
             .join(Activity, Activity.id == ActivityNode.activity_id)
-            .where(*_live(plan.id, start, end))):
+            .where(*_live(plan.id, start, end, scope))):
         per_node[node_id].add(activity_id)
         if parent.get(node_id, node_id) != node_id:
             per_node[parent[node_id]].add(activity_id)
@@ -214,27 +223,27 @@ def _sum_of(code: str, label: str, ids: set[int], values: dict[int, tuple[int, .
     return f
 
 
-def _by_programme(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
+def _by_programme(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> list[Figures]:
     sums = {r[0]: r[1:] for r in s.execute(
         select(ActivityProgramme.programme_id, *_SUMS)
         .join(Activity, Activity.id == ActivityProgramme.activity_id)
-        .where(*_live(plan.id, start, end)).group_by(ActivityProgramme.programme_id))}
+        .where(*_live(plan.id, start, end, scope)).group_by(ActivityProgramme.programme_id))}
     return [_figures(g.code, g.name, sums.get(g.id)) for g in plan.programmes]
 
 
-def _by_place(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
+def _by_place(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> list[Figures]:
     rows = s.execute(
         select(Organisation.name, *_SUMS).select_from(Activity)
         .outerjoin(Organisation, Organisation.id == Activity.place_id)
-        .where(*_live(plan.id, start, end)).group_by(Activity.place_id, Organisation.name)).all()
+        .where(*_live(plan.id, start, end, scope)).group_by(Activity.place_id, Organisation.name)).all()
     out = [_figures("", r[0] or NO_PLACE, r[1:]) for r in rows]
     out.sort(key=lambda f: (f.label == NO_PLACE, vi_sort_key(f.label)))
     return out
 
 
-def _by_language(s: Session, plan: Plan, start: date, end: date) -> list[Figures]:
+def _by_language(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> list[Figures]:
     acc: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
-    for row in s.execute(select(Activity.languages, *_SUMS).where(*_live(plan.id, start, end))
+    for row in s.execute(select(Activity.languages, *_SUMS).where(*_live(plan.id, start, end, scope))
                          .group_by(Activity.languages)):
         for code in dict.fromkeys((row[0] or "vi").split()):
             for i, v in enumerate(row[1:]):
@@ -244,12 +253,12 @@ def _by_language(s: Session, plan: Plan, start: date, end: date) -> list[Figures
             for code in sorted(acc, key=lambda c: order.index(c) if c in order else 99)]
 
 
-def _reach_by(s: Session, plan: Plan, start: date, end: date) -> dict[str, list[tuple[str, int]]]:
+def _reach_by(s: Session, plan: Plan, start: date, end: date, scope: str = "own") -> dict[str, list[tuple[str, int]]]:
     sums: dict[tuple[str, str], int] = {
         (r[0], r[1]): int(r[2] or 0) for r in s.execute(
             select(ActivityReach.dimension, ActivityReach.category, func.sum(ActivityReach.count))
             .join(Activity, Activity.id == ActivityReach.activity_id)
-            .where(*_live(plan.id, start, end))
+            .where(*_live(plan.id, start, end, scope))
             .group_by(ActivityReach.dimension, ActivityReach.category))}
     out: dict[str, list[tuple[str, int]]] = {}
     for dim, (title, labels) in VI_REACH.items():
@@ -260,14 +269,14 @@ def _reach_by(s: Session, plan: Plan, start: date, end: date) -> dict[str, list[
     return out
 
 
-def _measure_sum(s: Session, plan_id: int, measure: str, start: date, end: date) -> int:
+def _measure_sum(s: Session, plan_id: int, measure: str, start: date, end: date, scope: str = "own") -> int:
     column = {"activities": func.count(Activity.id), "items": func.sum(Activity.items),
               "sessions": func.sum(Activity.sessions), "minutes": func.sum(Activity.minutes),
               "reach": func.sum(Activity.reach_total)}[measure]
-    return int(s.scalar(select(func.coalesce(column, 0)).where(*_live(plan_id, start, end))) or 0)
+    return int(s.scalar(select(func.coalesce(column, 0)).where(*_live(plan_id, start, end, scope))) or 0)
 
 
-def _indicators(s: Session, plan: Plan, period: Period) -> list[IndicatorProgress]:
+def _indicators(s: Session, plan: Plan, period: Period, scope: str = "own") -> list[IndicatorProgress]:
     cutoff = Cutoff(plan.cutoff)
     year = period.end.year if period.kind == PeriodKind.CUSTOM else int(period.key[:4])
     year_start = parse_period(str(year), cutoff).start
@@ -281,8 +290,8 @@ def _indicators(s: Session, plan: Plan, period: Period) -> list[IndicatorProgres
         measure = ind.measure or "manual"
         if measure in MEASURES:
             year_value: float | None = float(_measure_sum(s, plan.id, measure, max(year_start, plan_start),
-                                                          period.end))
-            cumulative: float | None = float(_measure_sum(s, plan.id, measure, plan_start, period.end))
+                                                          period.end, scope))
+            cumulative: float | None = float(_measure_sum(s, plan.id, measure, plan_start, period.end, scope))
         else:
             year_value = reported.get((ind.id, year))
             cumulative = None
@@ -292,10 +301,10 @@ def _indicators(s: Session, plan: Plan, period: Period) -> list[IndicatorProgres
 
 
 def _comparison(s: Session, plan: Plan, period: Period, current: Figures,
-                current_forms: list[Figures]) -> tuple[list[Comparison], str]:
+                current_forms: list[Figures], scope: str = "own") -> tuple[list[Comparison], str]:
     prev = previous_year_period(period, Cutoff(plan.cutoff))
-    before = _totals(s, plan.id, prev.start, prev.end)
-    before_forms = {f.code: f for f in _by_form(s, plan, prev.start, prev.end)}
+    before = _totals(s, plan.id, prev.start, prev.end, scope)
+    before_forms = {f.code: f for f in _by_form(s, plan, prev.start, prev.end, scope)}
     rows = [
         Comparison("Số hoạt động truyền thông", current.activities, before.activities),
         Comparison("Số tin, bài, sản phẩm", current.items, before.items),
@@ -326,33 +335,60 @@ def _gaps(s: Session, plan: Plan, period: Period, by_form: list[Figures],
     return gaps, general
 
 
-def _annex(s: Session, plan: Plan, start: date, end: date, cancelled: Cancelled | None) -> list[AnnexRow]:
+def _annex(s: Session, plan: Plan, start: date, end: date, cancelled: Cancelled | None,
+           scope: str = "own", office_names: dict[int | None, str] | None = None) -> list[AnnexRow]:
     codes: dict[int, list[str]] = defaultdict(list)
     for activity_id, code in s.execute(
             select(ActivityNode.activity_id, PlanNode.code)
             .join(PlanNode, PlanNode.id == ActivityNode.node_id)
             .join(Activity, Activity.id == ActivityNode.activity_id)
-            .where(*_live(plan.id, start, end)).order_by(PlanNode.ordinal)):
+            .where(*_live(plan.id, start, end, scope)).order_by(PlanNode.ordinal)):
         codes[activity_id].append(code)
     if cancelled and cancelled():
         raise BuildCancelled(_("The report was not built: cancelled."))
     rows = s.execute(
         select(Activity.id, Activity.uuid, Activity.version, Activity.date_start, Activity.date_end,
                CommForm.code, Activity.title, Organisation.name, Activity.languages, Activity.items,
-               Activity.sessions, Activity.minutes, Activity.reach_total)
+               Activity.sessions, Activity.minutes, Activity.reach_total, Activity.origin_id)
         .join(CommForm, CommForm.id == Activity.form_id)
         .outerjoin(Organisation, Organisation.id == Activity.place_id)
-        .where(*_live(plan.id, start, end))
+        .where(*_live(plan.id, start, end, scope))
         .order_by(Activity.date_start, Activity.id))
     lang_cache: dict[str, str] = {}
+    names = office_names if scope == "all" and office_names else {}
     out = []
     for r in rows:
         langs = r[8] or "vi"
         if langs not in lang_cache:
             lang_cache[langs] = ", ".join(VI_LANGUAGES.get(c, c) for c in langs.split())
         out.append(AnnexRow(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", lang_cache[langs],
-                            ", ".join(codes.get(r[0], ())), r[9], r[10], r[11], r[12]))
+                            ", ".join(codes.get(r[0], ())), r[9], r[10], r[11], r[12],
+                            names.get(r[13], "")))
     return out
+
+
+def _by_office(s: Session, plan: Plan, period: Period, own_name: str) -> tuple[list[Figures], dict[int | None, str]]:
+    """One line per office whose activities a report over received data counts: every office
+    with activities in the period or with a (not superseded) report received for a period that
+    overlaps it, and the office itself (``own_name``); sorted in Vietnamese order.  Also the
+    name of each origin (None: the office itself), for the annex."""
+    start, end = period.start, period.end
+    sums: dict[int | None, Any] = {r[0]: r[1:] for r in s.execute(
+        select(Activity.origin_id, *_SUMS).where(*_live(plan.id, start, end, "all"))
+        .group_by(Activity.origin_id))}
+    senders = set(s.scalars(select(ReceivedReport.sender_id).where(
+        ReceivedReport.state != "superseded", ReceivedReport.date_from <= end,
+        ReceivedReport.date_to >= start).distinct()))
+    ids = sorted({i for i in sums if i is not None} | senders)
+    orgs = {o.id: o for o in s.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+    names: dict[int | None, str] = {None: own_name}
+    for i in ids:
+        org = orgs.get(i)
+        names[i] = org.name if org is not None else f"#{i}"
+    rows = [_figures("" if i is None else (orgs[i].code if i in orgs else ""), names[i], sums.get(i))
+            for i in [None, *ids]]
+    rows.sort(key=lambda f: vi_sort_key(f.label))
+    return rows, names
 
 
 class BuildCancelled(UserError):
@@ -389,7 +425,8 @@ def warnings(db: Database, cfg: ReportSettings, report_id: int | None = None,
         if period.end > date(plan.end_year, 12, 31) or period.start < date(plan.start_year, 1, 1):
             out.append(_("The period runs outside the plan's years ({start}–{end}).").format(
                 start=plan.start_year, end=plan.end_year))
-        count = s.scalar(select(func.count(Activity.id)).where(*_live(plan.id, period.start, period.end))) or 0
+        count = s.scalar(select(func.count(Activity.id)).where(
+            *_live(plan.id, period.start, period.end, cfg.scope))) or 0
         if count == 0:
             out.append(_("The register holds no activity in this period: the report will say so."))
         others = s.scalars(select(Report).where(Report.plan_id == plan.id, Report.period_key == period.key,
@@ -459,24 +496,29 @@ def _compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: 
     with db.read() as s:
         plan = _plan(s, cfg.plan_id)
         start, end = period.start, period.end
-        totals = _totals(s, plan.id, start, end)
-        by_form = _by_form(s, plan, start, end)
+        scope = cfg.scope
+        totals = _totals(s, plan.id, start, end, scope)
+        by_form = _by_form(s, plan, start, end, scope)
         tick()
-        by_objective = _by_objective(s, plan, start, end)
+        by_objective = _by_objective(s, plan, start, end, scope)
         tick()
-        by_programme = _by_programme(s, plan, start, end)
-        by_place = _by_place(s, plan, start, end)
-        by_language = _by_language(s, plan, start, end)
-        reach_by = _reach_by(s, plan, start, end)
+        by_programme = _by_programme(s, plan, start, end, scope)
+        by_place = _by_place(s, plan, start, end, scope)
+        by_language = _by_language(s, plan, start, end, scope)
+        reach_by = _reach_by(s, plan, start, end, scope)
+        by_office: list[Figures] = []
+        office_names: dict[int | None, str] = {}
+        if scope == "all":
+            by_office, office_names = _by_office(s, plan, period, office.name)
         tick()
-        indicators = _indicators(s, plan, period)
+        indicators = _indicators(s, plan, period, scope)
         comparison: list[Comparison] = []
         comparison_label = ""
         if cfg.compare_last_year:
-            comparison, comparison_label = _comparison(s, plan, period, totals, by_form)
+            comparison, comparison_label = _comparison(s, plan, period, totals, by_form, scope)
         tick()
         gaps, nil_reasons = _gaps(s, plan, period, by_form, by_objective)
-        annex = _annex(s, plan, start, end, cancelled)
+        annex = _annex(s, plan, start, end, cancelled, scope, office_names)
         tick()
         notes = []
         plan_from, plan_to = date(plan.start_year, 1, 1), date(plan.end_year, 12, 31)
@@ -506,7 +548,8 @@ def _compute(db: Database, cfg: ReportSettings, narrative: Narrative, *, today: 
         comparison=comparison, comparison_label=comparison_label, gaps=gaps,
         nil_statements=nil_reasons, narrative=clean_narrative, annex=annex if cfg.include_annex else [],
         include_annex=cfg.include_annex, notes=notes,
-        activity_versions=sorted((a.uuid, a.version) for a in annex))
+        activity_versions=sorted((a.uuid, a.version) for a in annex),
+        scope="all" if scope == "all" else "own", by_office=by_office)
     return content
 
 
@@ -526,6 +569,19 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " và " + items[-1]
 
 
+def offices_sentence(content: ReportContent) -> str:
+    """For a report over received data: whose reports it brings together ("" otherwise)."""
+    if content.scope != "all":
+        return ""
+    own = nfc_line(content.header.agency)
+    others = [f.label for f in content.by_office if f.label != own]
+    if not others:
+        return (f"Trong {content.period_label}, chưa có đơn vị nào gửi báo cáo; báo cáo này chỉ gồm "
+                f"kết quả của {own}.")
+    return (f"Báo cáo này tổng hợp kết quả của {own} và báo cáo của {_n(len(others))} đơn vị đã gửi về "
+            f"({_joined(others)}).")
+
+
 def draft_narrative(content: ReportContent) -> Narrative:
     """A first draft of the narrative sections, written from the figures; the person edits it.
 
@@ -538,9 +594,10 @@ def draft_narrative(content: ReportContent) -> Narrative:
         plan_ref += f" của {content.plan_issuer}"
     gaps = [g for g in content.gaps if g.kind in ("objective", "form")]
     gap_names = [("mục tiêu " if g.kind == "objective" else "hình thức ") + g.code for g in gaps]
+    offices = offices_sentence(content)
     if not t.activities:
         return Narrative(
-            direction="",
+            direction=offices,
             assessment=(f"Trong {content.period_label}, đơn vị chưa tổ chức được hoạt động truyền thông "
                         f"nào theo {plan_ref}."),
             next_steps=("Xây dựng kế hoạch cụ thể và tổ chức các hoạt động truyền thông theo các mục tiêu, "
@@ -549,6 +606,8 @@ def draft_narrative(content: ReportContent) -> Narrative:
     direction = (f"Trong {content.period_label}, {content.header.agency} tiếp tục triển khai {plan_ref}, "
                  f"phân công nhiệm vụ tuyên truyền cho các bộ phận, thôn, bản và các cơ sở giáo dục "
                  f"trên địa bàn.")
+    if offices:
+        direction += "\n\n" + offices
     most = max(f.activities for f in content.by_form)
     best = [f for f in content.by_form if f.activities == most]
     if len(best) == 1:
@@ -601,10 +660,19 @@ class ReportInfo:
     sealed_at: datetime | None = None
     sealed_by: str = ""
     supersedes_id: int | None = None
+    sent_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str = ""
+    decision_note: str = ""  # the receiving office's note when it returned (or accepted) the report
 
     @property
     def is_signed(self) -> bool:
-        return self.state in ("signed", "issued")
+        return self.state in SIGNED_STATES
+
+
+# signed by the leader; then numbered and sealed; then sent on a USB stick; then answered
+SIGNED_STATES = ("signed", "issued", "sent", "returned", "accepted")
+ISSUED_STATES = ("issued", "sent", "returned", "accepted")
 
 
 @dataclass
@@ -618,7 +686,8 @@ def _info(r: Report) -> ReportInfo:
     return ReportInfo(r.id, r.uuid, r.version, r.plan_id, r.period_key, r.date_from, r.date_to,
                       r.subject, r.number, r.doc_date, r.state, r.activity_count, r.pdf_sha256,
                       r.pdf_pages, r.built_at, r.built_by, r.signed_sha256, r.signature_level, r.signed_at,
-                      r.signed_by, r.sealed_at, r.sealed_by, r.supersedes_id)
+                      r.signed_by, r.sealed_at, r.sealed_by, r.supersedes_id, r.sent_at, r.decided_at,
+                      r.decided_by, r.decision_note)
 
 
 def _settings_json(cfg: ReportSettings) -> str:
@@ -650,6 +719,9 @@ def _clean_settings(cfg: ReportSettings, period: Period) -> ReportSettings:
     elif len(nfc(cfg.subject).strip()) > SUBJECT_MAX:
         errors.append(FieldError("subject", _("The subject line is too long ({n} characters); keep it under "
                                               "{max}.").format(n=len(nfc(cfg.subject).strip()), max=SUBJECT_MAX)))
+    if cfg.scope not in REPORT_SCOPES:
+        errors.append(FieldError("scope", _("Choose whose activities the report counts: the office's own, "
+                                            "or also those received from other offices.")))
     if errors:
         raise ValidationFailed(errors)
     distribution, archive_unit = clean_distribution(cfg.distribution, cfg.archive_unit)
@@ -854,7 +926,7 @@ def changed_since_build(db: Database, report_id: int) -> int:
     detail = get_report(db, report_id)
     with db.read() as s:
         now = {r[0]: r[1] for r in s.execute(select(Activity.uuid, Activity.version).where(
-            *_live(detail.settings.plan_id, content.date_from, content.date_to)))}
+            *_live(detail.settings.plan_id, content.date_from, content.date_to, content.scope)))}
     then = dict(content.activity_versions)
     return sum(1 for u in now.keys() | then.keys() if now.get(u) != then.get(u))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -48,10 +49,62 @@ SORT_KEYS = ("date", "form", "subtype", "title", "place", "languages", "items", 
 FTS_DIRECT_LIMIT = 2000
 
 
-def _conditions(f: ActivityFilter, session: Session | None = None) -> list[ColumnElement[bool]]:
-    cond: list[ColumnElement[bool]] = [Activity.deleted_at.is_not(None) if f.deleted else Activity.deleted_at.is_(None)]
+# The office's own activities are those without an origin.  Two spellings of that condition:
+#
+# - ``own_only()``: "not one of the received ids".  The received ids come from the origin index
+#   (``ix_activity_origin_id``, a covering search), and a query that needs only ids and dates
+#   keeps walking the (plan, deleted, date) index without reading the rows: the register's
+#   ordered list of 100,000 ids stays a covering-index walk (55 ms in SQLite with 20,000
+#   received rows, against 245 ms for a row-by-row origin test).
+# - ``is_own()``: ``+activity.origin_id IS NULL``, for queries that read each row anyway (a
+#   screenful of rows, totals, the report figures): no list of received ids to build first.
+#   The unary plus keeps SQLite from choosing the origin index for it, which would walk every
+#   own row in origin order instead of the (plan, deleted, date) order.
+_RECEIVED = aliased(Activity, name="received")
+_OWN = Activity.id.not_in(select(_RECEIVED.id).where(_RECEIVED.origin_id.is_not(None)))
+_OWN_ROW = literal_column("+activity.origin_id").is_(None)
+
+
+def own_only() -> ColumnElement[bool]:
+    """The office's own activities (not received from another office), index-friendly."""
+    return _OWN
+
+
+def is_own() -> ColumnElement[bool]:
+    """The same condition, tested on each row (for queries that read the rows anyway)."""
+    return _OWN_ROW
+
+
+def origin_condition(origin: int | str | None, index_only: bool = False) -> ColumnElement[bool] | None:
+    """The condition for ``ActivityFilter.origin`` (None: no condition, every origin).
+    ``index_only``: the query reads ids and dates only (see ``own_only``)."""
+    if origin is None:
+        return _OWN if index_only else _OWN_ROW
+    if origin == "all":
+        return None
+    if isinstance(origin, int) and not isinstance(origin, bool):
+        return Activity.origin_id == origin  # a sender's rows: found through ix_activity_origin_id
+    raise ValueError(f"origin must be None, 'all' or an organisation id, not {origin!r}")
+
+
+def _conditions(f: ActivityFilter, session: Session | None = None, *,
+                index_only: bool = False) -> list[ColumnElement[bool]]:
+    origin = origin_condition(f.origin, index_only)
+    deleted: Any  # a mapped column, or the same column kept out of index choice
+    plan: Any
+    if f.origin is None or f.origin == "all":
+        deleted, plan = Activity.deleted_at, Activity.plan_id
+    else:
+        # One sender's activities, a few thousand at most: found through the origin index,
+        # then sorted.  Without statistics (``ANALYZE``) SQLite would rather walk the (plan,
+        # deleted, date) index over every row; the unary plus takes those two columns out of
+        # its choice.
+        deleted, plan = literal_column("+activity.deleted_at"), literal_column("+activity.plan_id")
+    cond: list[ColumnElement[bool]] = [deleted.is_not(None) if f.deleted else deleted.is_(None)]
+    if origin is not None:
+        cond.append(origin)
     if f.plan_id is not None:
-        cond.append(Activity.plan_id == f.plan_id)
+        cond.append(plan == f.plan_id)
     # An activity belongs to the period in which it starts (never counted twice).
     if f.date_from is not None:
         cond.append(Activity.date_start >= f.date_from)
@@ -176,7 +229,7 @@ def list_ids(session: Session, f: ActivityFilter, *, sort: str = "date", descend
         # one-letter term matches everything); a plain scan plus a sort is far cheaper.
         direction = "DESC" if descending else "ASC"
         order = [literal_column(f"+activity.date_start {direction}"), literal_column(f"activity.id {direction}")]
-    stmt = select(Activity.id).where(and_(*_conditions(f, session))).order_by(*order)
+    stmt = select(Activity.id).where(and_(*_conditions(f, session, index_only=True))).order_by(*order)
     if sort == "form":
         stmt = stmt.join(CommForm, CommForm.id == Activity.form_id)
     elif sort == "place":
@@ -206,14 +259,16 @@ def totals(session: Session, f: ActivityFilter) -> Totals:
 
 
 def ids(session: Session, f: ActivityFilter) -> Sequence[int]:
-    return session.scalars(select(Activity.id).where(and_(*_conditions(f, session)))).all()
+    return session.scalars(select(Activity.id).where(and_(*_conditions(f, session, index_only=True)))).all()
 
 
 def find_duplicates(
     session: Session, day: date, form_id: int, title_fold: str, exclude_id: int | None
 ) -> list[Activity]:
+    """The office's own live activities with this date, form and folded title."""
     stmt = select(Activity).where(
         Activity.deleted_at.is_(None),
+        _OWN_ROW,
         Activity.date_start == day,
         Activity.form_id == form_id,
         Activity.title_fold == title_fold,
@@ -250,7 +305,7 @@ def restore(session: Session, activity_ids: Sequence[int]) -> int:
 def distinct_partners(session: Session, limit: int = 500) -> list[str]:
     stmt = (
         select(Activity.partner)
-        .where(Activity.partner != "", Activity.deleted_at.is_(None))
+        .where(Activity.partner != "", Activity.deleted_at.is_(None), _OWN_ROW)
         .group_by(Activity.partner)
         .order_by(func.count().desc())
         .limit(limit)

@@ -211,9 +211,16 @@ class Activity(Tracked, Base):
     funding: Mapped[str] = mapped_column(String(20), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Activities received from another office (a USB package) keep that office (an
+    # ``organisation`` id) here; the office's own activities have none.  ``origin_report_id``:
+    # the ``received_report`` that set them.  Plain columns, not foreign keys: they were added
+    # to a table that may hold 100,000 rows without copying it (see migration 0005); the
+    # services keep them consistent (a unit with received activities cannot be deleted).
+    origin_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    origin_report_id: Mapped[int | None] = mapped_column(Integer)
 
     form: Mapped[CommForm] = relationship()
-    place: Mapped[Organisation | None] = relationship()
+    place: Mapped[Organisation | None] = relationship(foreign_keys=[place_id])
     nodes: Mapped[list[PlanNode]] = relationship(secondary="activity_node")
     programmes: Mapped[list[Programme]] = relationship(secondary="activity_programme")
     reach: Mapped[list[ActivityReach]] = relationship(cascade="all, delete-orphan")
@@ -361,6 +368,48 @@ class Report(Tracked, Base):
     sealed_by: Mapped[str] = mapped_column(Text, default="")
     signature_layout: Mapped[str] = mapped_column(Text, default="")  # JSON: where the images went
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="SET NULL"))
+    # Exchange: sent on a USB stick, then accepted or returned by the receiving office.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str] = mapped_column(Text, default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReceivedReport(Tracked, Base):
+    """A report another office sent on a USB stick, as imported here (one row per version).
+
+    ``state``: ``received`` (waiting for a decision), ``accepted``, ``returned`` (with
+    ``note``), or ``superseded`` (a newer version of the same office's period came in).
+    The activities it carried are in ``activity`` with ``origin_id`` = ``sender_id``.
+    """
+
+    __tablename__ = "received_report"
+    __table_args__ = (Index("ix_received_sender_period", "sender_id", "period_key"),)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    sender_office_uuid: Mapped[str] = mapped_column(String(36))
+    sender_name: Mapped[str] = mapped_column(Text)
+    report_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    plan_code: Mapped[str] = mapped_column(String(60))
+    period_key: Mapped[str] = mapped_column(String(40))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    number: Mapped[str] = mapped_column(String(40), default="")
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signers: Mapped[str] = mapped_column(Text, default="")  # names, one per line
+    verdict: Mapped[str] = mapped_column(String(20), default="")
+    activity_count: Mapped[int] = mapped_column(Integer, default=0)
+    signed_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    package_sha256: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_by: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default="received")
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str] = mapped_column(Text, default="")
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("received_report.id", ondelete="SET NULL"))
 
 
 class SigningIdentity(Tracked, Base):

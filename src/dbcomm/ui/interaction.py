@@ -42,6 +42,10 @@ class Interaction:
         name, _sel = QFileDialog.getSaveFileName(parent, title, suggested, filters)
         return Path(name) if name else None
 
+    def choose_folder(self, parent: QWidget | None, title: str) -> Path | None:
+        name = QFileDialog.getExistingDirectory(parent, title)
+        return Path(name) if name else None
+
 
 current: Interaction = Interaction()
 

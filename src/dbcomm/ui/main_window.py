@@ -61,6 +61,10 @@ class MainWindow(QMainWindow):
         self._build_register()
         self.reports_view = ReportsView(db, self.plan_id, self)
         self.tabs.addTab(self.reports_view, _("Reports"))
+        from dbcomm.ui.received_view import ReceivedView
+
+        self.received_view = ReceivedView(db, self.plan_id, self)  # reloads each time it is shown
+        self.tabs.addTab(self.received_view, _("Received reports"))
         self.dashboard = DashboardView(db, self.plan_id, self)
         self.dashboard.open_register.connect(self.show_in_register)
         self.tabs.addTab(self.dashboard, _("Coverage"))
@@ -114,6 +118,8 @@ class MainWindow(QMainWindow):
             self.periods_view.set_plan(self.plan_id)
         if self.reports_view is not None:
             self.reports_view.set_plan(self.plan_id)
+        if getattr(self, "received_view", None) is not None:
+            self.received_view.set_plan(self.plan_id)
         if self.dashboard is not None:
             self.dashboard.set_plan(self.plan_id)
             new.model.totals_changed.connect(self.dashboard.mark_stale)
@@ -150,6 +156,10 @@ class MainWindow(QMainWindow):
         self.verify_action = QAction(_("Verify a signed PDF…"), self)
         self.verify_action.triggered.connect(lambda: self.open_verify())
         file_menu.addAction(self.verify_action)
+        self.usb_import_action = QAction(_("Import from USB…"), self)  # reports, receipts, plan updates
+        self.usb_import_action.setObjectName("usb_import")
+        self.usb_import_action.triggered.connect(self.open_usb_import)
+        file_menu.addAction(self.usb_import_action)
         file_menu.addSeparator()
         prefs = QAction(_("Settings…"), self)
         prefs.setShortcut(QKeySequence("Ctrl+,"))
@@ -306,6 +316,24 @@ class MainWindow(QMainWindow):
         from dbcomm.ui.signing_setup import open_signing_setup
 
         open_signing_setup(self, self.db)
+
+    def open_usb_import(self) -> QWidget:
+        """File → Import from USB…: the packages on a stick; the views follow what it imports."""
+        from dbcomm.ui.usb_dialogs import ImportDialog
+
+        dialog = ImportDialog(self.db, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def imported() -> None:  # activities received, a report accepted or returned, a plan updated
+            for view in (self.reports_view, getattr(self, "periods_view", None)):
+                if view is not None:
+                    view.reload()
+            if self.register is not None:
+                self.register.refresh()
+
+        dialog.changed.connect(imported)
+        dialog.open()
+        return dialog
 
     def open_verify(self, path: Path | None = None) -> VerifyDialog:
         """File → Verify a signed PDF (or a PDF dropped on the window): one dialog, reused."""

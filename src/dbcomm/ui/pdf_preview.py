@@ -48,6 +48,7 @@ from dbcomm.domain.roles import SYSTEM, Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_datetime, format_number, ngettext
 from dbcomm.services import auth, reports
+from dbcomm.services.packages import SENDABLE_STATES
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 
@@ -582,6 +583,7 @@ class PdfPreviewDialog(QDialog):
         self.print_job: PrintJob | None = None
         self.saved_path: Any = None
         self.sign_dialog: Any = None
+        self.send_dialog: Any = None
         self.setObjectName("pdf_preview")
         self.setWindowTitle(_("Report preview") if info is None else
                             _("Report preview — {period}").format(period=info.period_key))
@@ -681,7 +683,11 @@ class PdfPreviewDialog(QDialog):
         self.correct_button.setObjectName("correct")
         self.correct_button.setToolTip(_("Make a new report for the same period that replaces this one."))
         self.correct_button.clicked.connect(self.make_correction)
-        for b in (self.sign_button, self.seal_button, self.annex_button, self.correct_button):
+        self.send_button = QPushButton(_("Send to USB…"))
+        self.send_button.setObjectName("send_usb")
+        self.send_button.setToolTip(_("Write the issued report to a USB stick for the receiving office."))
+        self.send_button.clicked.connect(self.send_to_usb)
+        for b in (self.sign_button, self.seal_button, self.annex_button, self.correct_button, self.send_button):
             buttons.addWidget(b)
             b.hide()
         self.print_button = QPushButton(_("Print…"))
@@ -809,23 +815,48 @@ class PdfPreviewDialog(QDialog):
         built = info is not None and bool(info.pdf_sha256)
         self.sign_button.setVisible(built and state == "draft" and self._may(Perm.SIGN_REPORT))
         self.seal_button.setVisible(state == "signed" and self._may(Perm.SEAL_REPORT))
-        self.annex_button.setVisible(state == "issued" and self._may(Perm.SEAL_REPORT))
-        self.correct_button.setVisible(state in ("signed", "issued") and self._may(Perm.BUILD_REPORT))
-        if info is None or state not in ("signed", "issued"):
+        self.annex_button.setVisible(state in reports.ISSUED_STATES and self._may(Perm.SEAL_REPORT))
+        self.correct_button.setVisible(state in reports.SIGNED_STATES and self._may(Perm.BUILD_REPORT))
+        self.send_button.setVisible(state in SENDABLE_STATES and self._may(Perm.EXPORT))
+        if info is None or state not in ("signed", *SENDABLE_STATES):
             self.signature_label.hide()
             return
         lines = [_("✍ Signed by {name} on {time}.").format(name=info.signed_by,
                                                            time=format_datetime(info.signed_at))]
-        if state == "issued":
+        if state in SENDABLE_STATES:
             lines.append(_("Numbered {number} and sealed by {name} on {time}.").format(
                 number=info.number, name=info.sealed_by, time=format_datetime(info.sealed_at)))
         else:
             lines.append(_("Waiting for the registry to number and seal it."))
         lines.append(_("Signature level: PAdES {level}. Signed file check code {code}…").format(
             level=info.signature_level or "B-B", code=info.signed_sha256[:CHECK_CODE_LENGTH]))
+        sent = {"sent": _("Sent on a USB stick; waiting for the receiving office's answer."),
+                "accepted": _("Accepted by the receiving office."),
+                "returned": _("Returned by the receiving office ({note}): make a correction report with "
+                              "“Correct…”.").format(note=info.decision_note or "—")}.get(state)
+        if sent:
+            lines.append(sent)
         self.signature_label.setText(" ".join(lines))
-        self.signature_label.setStyleSheet("color: #1b5e20;" if state == "issued" else "color: #6b4e00;")
+        self.signature_label.setStyleSheet("color: #6b4e00;" if state in ("signed", "returned") else "color: #1b5e20;")
         self.signature_label.show()
+
+    # --- sending --------------------------------------------------------------------------
+    def send_to_usb(self) -> Any:
+        """Write the issued report's package to a USB stick (``ui/usb_dialogs.SendDialog``)."""
+        from dbcomm.ui.usb_dialogs import SendDialog
+
+        if self.info is None:
+            return None
+        dialog = SendDialog(self.db, self.info, self)
+        dialog.sent.connect(self._sent)
+        self.send_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _sent(self, info: Any) -> None:
+        self.info = info
+        self._show_state()
+        self.rebuilt.emit(info)
 
     # --- signing --------------------------------------------------------------------------
     def ask_sign(self, step: str) -> Any:

@@ -248,6 +248,7 @@ class PlanView(QWidget):
             (_("Make default"), self.make_default, "make_default"),
             (_("Import plan file…"), self.import_plan, "import_plan"),
             (_("Export plan file…"), self.export_plan, "export_plan"),
+            (_("Send plan update to USB…"), self.export_plan_package, "export_plan_package"),
         ], stretch=False)
         lay.addLayout(top)
         self.header = QLabel()
@@ -278,7 +279,7 @@ class PlanView(QWidget):
         enable_for(db, self, {
             Perm.EDIT_PLAN: ("new_plan", "edit_plan", "make_default", "add_objective", "add_task",
                              "add_indicator", "edit_item", "delete_item"),
-            Perm.IMPORT: ("import_plan",), Perm.EXPORT: ("export_plan",),
+            Perm.IMPORT: ("import_plan",), Perm.EXPORT: ("export_plan", "export_plan_package"),
         })
         self.reload()
 
@@ -434,6 +435,22 @@ class PlanView(QWidget):
         if result.kept:
             msg += "\n\n" + _("Kept because activities still use them:") + "\n" + "\n".join(result.kept)
         interaction.get().info(self, _("Import plan file"), msg)
+
+    def export_plan_package(self) -> None:
+        """The plan as an update package for the offices below, with its next revision number."""
+        from dbcomm.services import plan_packages
+
+        title = _("Send plan update to USB")
+        folder = interaction.get().choose_folder(self, _("Choose the USB stick or folder for the plan update"))
+        if not folder:
+            return
+        try:
+            path = plan_packages.export_plan_package(self.db, self.plan_id, folder)
+        except UserError as exc:
+            interaction.get().error(self, title, str(exc))
+            return
+        interaction.get().info(self, title, _("Wrote {path}. The offices import it with “Import from USB…”; "
+                                              "the stick can now be removed safely.").format(path=path))
 
     def export_plan(self) -> None:
         suggested = self.tree.plan.code.replace("/", "-") + ".json"

@@ -275,11 +275,18 @@ class ReportEditor(QDialog):
         self.annex_check.setObjectName("include_annex")
         self.compare_check = QCheckBox(_("Compare with the same period last year"))
         self.compare_check.setObjectName("compare_last_year")
+        self.scope_check = QCheckBox(_("Include the reports received from other offices"))
+        self.scope_check.setObjectName("scope_all")
+        self.scope_check.setToolTip(_("Count the activities of the reports received from other offices "
+                                      "with the office's own, and add a table by office. Without reports "
+                                      "received, this changes nothing."))
+        self.scope_check.toggled.connect(lambda _on: self._warnings_later())
         checks = QWidget()
         cl = QVBoxLayout(checks)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(self.annex_check)
         cl.addWidget(self.compare_check)
+        cl.addWidget(self.scope_check)
         form.addRow(_("Contents"), checks)
 
         # The narrative
@@ -512,7 +519,8 @@ class ReportEditor(QDialog):
             distribution=[line.strip() for line in nfc(self.distribution_edit.toPlainText()).splitlines()
                           if line.strip()],
             archive_unit=nfc(self.archive_edit.text()).strip(),
-            include_annex=self.annex_check.isChecked(), compare_last_year=self.compare_check.isChecked())
+            include_annex=self.annex_check.isChecked(), compare_last_year=self.compare_check.isChecked(),
+            scope="all" if self.scope_check.isChecked() else "own")
 
     def narrative(self) -> Narrative:
         return Narrative(**{name: nfc(edit.toPlainText()) for name, edit in self.sections.items()})
@@ -538,6 +546,7 @@ class ReportEditor(QDialog):
         self.archive_edit.setText(cfg.archive_unit)
         self.annex_check.setChecked(cfg.include_annex)
         self.compare_check.setChecked(cfg.compare_last_year)
+        self.scope_check.setChecked(cfg.scope == "all")
         for name, edit in self.sections.items():
             edit.setPlainText(getattr(narrative, name))
 
