@@ -86,6 +86,8 @@ def test_two_communes_report_the_department_returns_one_it_is_corrected_and_acce
     with pytest.raises(UserError):
         receipts.decide(province, a_row.id, "returned", "")  # a return says why
     receipts.decide(province, a_row.id, "returned", "Số người được truyền thông tại bản Co Mận chưa khớp.")
+    fx.checkpoint(province)  # a copy of the department's database, as if the answer were redone elsewhere
+    stale = fx.copy_database(province.path, tmp_path / "province-copy.sqlite3")
     key = identities.open_identity(province, answer_key.id, signers.pki.password)
     answer = receipts.write_receipt(province, a_row.id, key, stick)
 
@@ -126,6 +128,16 @@ def test_two_communes_report_the_department_returns_one_it_is_corrected_and_acce
     # Mường Phăng reads the acceptance: approved and locked
     receipts.apply_receipt(muong_phang, accepted)
     assert reports.get_report(muong_phang, correction.id).info.state == "accepted"
+    assert periods.state_of(muong_phang, plan_id, "2026-Q3") == PeriodState.LOCKED
+
+    # an answer about the report that was since corrected is out of date: it changes nothing
+    receipts.decide(stale, a_row.id, "returned", "Một lý do khác, viết lại trên máy khác.")
+    stale_key = identities.open_identity(stale, answer_key.id, signers.pki.password)
+    late = receipts.write_receipt(stale, a_row.id, stale_key, tmp_path)
+    stale_key.close()
+    assert receipts.inspect_receipt(muong_phang, late).code == "outdated"
+    with pytest.raises(UserError):
+        receipts.apply_receipt(muong_phang, late)
     assert periods.state_of(muong_phang, plan_id, "2026-Q3") == PeriodState.LOCKED
 
     # the department's own report over everything received adds up to the communes' registers

@@ -233,7 +233,7 @@ def test_importing_adds_the_activities_with_their_origin_and_the_senders_totals(
         assert a.title_fold == fold(a.title) and a.title_sort == vi_sort_key(a.title)
         assert fold(a.title) in a.search_text
         places = [a.place for a in got if a.place is not None]
-        assert places and all(p.parent_id == sender_id and p.in_area for p in places)
+        assert places and all(p.parent_id == sender_id and not p.in_area for p in places)
     signed = exchange_data.parse(signing.attachments_of(report_signing.signed_file(
         world.sender, world.report_id))[exchange_data.DATA_FILE])  # what the sender signed, version for version
     assert {(a.uuid, a.version, a.reach_total, a.title) for a in signed.activities} == {

@@ -452,3 +452,18 @@ def test_a_clerk_may_write_the_answer_but_not_decide(qtbot, db, world):  # type:
         assert v.accept_button.toolTip() == _("Your role does not allow this.")
         assert v.answer_button.isEnabled() == can_answer
     assert not v.due_spin.isEnabled()  # the deadline is a setting
+
+
+def test_ticking_the_scope_rewrites_an_untouched_draft_with_the_offices_received(  # type: ignore[no-untyped-def]
+        qtbot, db, world, fake):
+    plan_id = plans.default_plan(db).id
+    editor = ReportEditor(db, plan_id, period_key="2026-Q2")
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitUntil(lambda: not editor.drafting(), timeout=20_000)
+    drafted = " ".join(e.toPlainText() for e in editor.sections.values())
+    assert drafted.strip() and "Mường Phăng" not in drafted  # the office's own figures only
+    click_check(qtbot, editor.scope_check)
+    qtbot.waitUntil(lambda: "Mường Phăng" in " ".join(e.toPlainText() for e in editor.sections.values()),
+                    timeout=20_000)  # the untouched draft now names the offices whose reports it includes
+    fake.confirm_answers = [True]  # closing the unsaved report at the end of the test

@@ -271,7 +271,7 @@ def test_the_send_button_is_only_for_an_issued_report(qtbot, world: World):  # t
     preview = preview_of(qtbot, world.sender, world.b.report_id)
     assert preview.send_button.isVisible()
     issued = reports.get_report(world.sender, world.b.report_id).info
-    for state, shown in (("draft", False), ("signed", False), ("sent", True), ("returned", True),
+    for state, shown in (("draft", False), ("signed", False), ("sent", True), ("returned", False),
                          ("accepted", True)):
         preview.info = replace(issued, state=state)
         preview._show_state()

@@ -226,13 +226,24 @@ def _package(db, args) -> int:  # type: ignore[no-untyped-def]
         print(_("Wrote {path}. The stick can now be removed safely.").format(path=path))
         return 0
     if args.action == "received":
+        states = {"received": _("waiting for a decision"), "accepted": _("accepted"), "returned": _("returned"),
+                  "superseded": _("replaced by a newer version")}
+        print("\t".join([_("No."), _("Sender"), _("Period"), _("Number"), _("Document date"), _("State"),
+                         _("Note")]))
         for row in received.list_received(db, 10, include_superseded=True):
             print("\t".join([str(row.id), row.sender_name, row.period_key, row.number,
-                             format_date(row.doc_date) if row.doc_date else "", row.state, row.note]))
+                             format_date(row.doc_date) if row.doc_date else "", states.get(row.state, row.state),
+                             row.note]))
         return 0
     if args.action == "receipt":
         decision = "accepted" if args.accept else "returned"
-        receipts.decide(db, args.id, decision, args.return_note or "")
+        try:
+            receipts.decide(db, args.id, decision, args.return_note or "")
+        except UserError:
+            # the same decision, recorded by an earlier run whose writing failed (no stick): write it again
+            row = next((r for r in received.list_received(db, 10, include_superseded=True) if r.id == args.id), None)
+            if row is None or row.state != decision or (args.return_note or "") not in ("", row.note):
+                raise
         import os
 
         password = os.environ.get("DBCOMM_P12_PASSWORD")

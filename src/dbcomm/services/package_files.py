@@ -34,6 +34,22 @@ MAX_MANIFEST_BYTES = 256 * 1024
 MAX_RATIO = 200  # uncompressed ÷ compressed; PDFs and JSON compress far less than this
 
 
+def os_reason(exc: OSError) -> str:
+    """The operating system's reason in the user's words, for the usual cases on a USB stick."""
+    import errno
+
+    words = {
+        errno.ENOENT: _("the folder or file is not there (was the stick pulled out?)"),
+        errno.ENOSPC: _("the stick is full"),
+        errno.EROFS: _("the stick is write-protected"),
+        errno.EACCES: _("this account may not write there"),
+        errno.EPERM: _("this account may not write there"),
+        errno.EISDIR: _("that is a folder, not a file"),
+        errno.EIO: _("the stick could not be read or written (it may be failing)"),
+    }
+    return words.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 class PackageError(UserError):
     """A package that cannot be used; ``code`` names the check, the message says why."""
 
@@ -62,7 +78,7 @@ def read(path: Path, expected_members: tuple[str, ...]) -> RawPackage:
         info = path.lstat()
     except OSError as exc:
         raise PackageError("unreadable", _("Cannot read {file}: {reason}").format(
-            file=name, reason=exc.strerror or exc)) from exc
+            file=name, reason=os_reason(exc))) from exc
     if stat.S_ISLNK(info.st_mode):
         raise PackageError("symlink", _("{file} is a link to another file, not a package; copy the package "
                                         "itself onto the stick.").format(file=name))
@@ -76,7 +92,7 @@ def read(path: Path, expected_members: tuple[str, ...]) -> RawPackage:
         data = path.read_bytes()
     except OSError as exc:
         raise PackageError("unreadable", _("Cannot read {file}: {reason}").format(
-            file=name, reason=exc.strerror or exc)) from exc
+            file=name, reason=os_reason(exc))) from exc
     if data.startswith(b"%PDF"):
         raise PackageError("pdf", _("{file} is a PDF, not a dbcomm package. To check its signatures, use "
                                     "“Verify a signed PDF”; to import a report, ask for its .dbcpkg package.").format(
@@ -87,9 +103,9 @@ def read(path: Path, expected_members: tuple[str, ...]) -> RawPackage:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise PackageError("truncated", _("{file} is damaged or incomplete (the copy may have been cut off): "
-                                          "{reason}. Ask the sending office for it again.").format(
-            file=name, reason=exc)) from exc
+        raise PackageError("truncated", _("{file} is damaged or incomplete (the copy may have been cut off). "
+                                          "Ask the office that sent it for the package again.").format(
+            file=name)) from exc
     wanted = {MANIFEST, *expected_members}
     names = [e.filename for e in entries]
     for entry in entries:
@@ -118,8 +134,9 @@ def read(path: Path, expected_members: tuple[str, ...]) -> RawPackage:
             with archive.open(entry) as fh:
                 content = fh.read(limit + 1)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
-            raise PackageError("truncated", _("{file} is damaged or incomplete: {reason}. Ask the sending office "
-                                              "for it again.").format(file=name, reason=exc)) from exc
+            raise PackageError("truncated", _("{file} is damaged or incomplete (the copy may have been cut off). "
+                                              "Ask the office that sent it for the package again.").format(
+                file=name)) from exc
         if len(content) > limit:
             raise PackageError("bomb", _("{file}: “{entry}” unpacks to more than it declares; it is refused.").format(
                 file=name, entry=entry.filename))
@@ -194,7 +211,7 @@ def write_safely(folder: Path, file_name: str, data: bytes) -> Path:
             tmp.unlink(missing_ok=True)
         raise UserError(_("Could not write {file} on {folder}: {reason}. Check the stick is plugged in and not "
                           "full or write-protected, then try again.").format(
-            file=file_name, folder=folder, reason=exc.strerror or exc)) from exc
+            file=file_name, folder=folder, reason=os_reason(exc))) from exc
     if hashlib.sha256(back).hexdigest() != digest:
         raise UserError(_("{file} was written on {folder} but reads back differently: the stick may be failing. "
                           "Use another stick.").format(file=file_name, folder=folder))

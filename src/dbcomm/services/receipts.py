@@ -666,14 +666,21 @@ def _examine(db: Database, path: Path) -> _Examined:
                                              "correction was sent, wait for the receipt of the correction.").format(
                 file=name, period=report.period_key))
         known = report.decided_at
-        if known is not None and report.state in DECISIONS:
-            if known == receipt.decided_at and report.state == receipt.decision:
-                return _Examined(receipt, report.id, "already", signer)
-            if known >= receipt.decided_at:
-                raise _refuse("older", _("{file} holds an older decision ({then}) than the one recorded for this "
-                                         "report ({now}); nothing was changed.").format(
-                    file=name, then=_local(receipt.decided_at).strftime("%d/%m/%Y %H:%M"),
-                    now=_local(known).strftime("%d/%m/%Y %H:%M")))
+        decided = known is not None and report.state in DECISIONS
+        if decided and known == receipt.decided_at and report.state == receipt.decision:
+            return _Examined(receipt, report.id, "already", signer)
+        newer = s.scalar(select(Report).where(Report.supersedes_id == report.id, Report.state.in_(
+            ("signed", "issued", "sent", "accepted", "returned"))))
+        if newer is not None:
+            raise _refuse("outdated", _("{file} answers the report of period {period} that this office has since "
+                                        "corrected (the correction is signed); the answer is out of date and is "
+                                        "refused. The receiving office answers the correction.").format(
+                file=name, period=report.period_key))
+        if decided and known is not None and known >= receipt.decided_at:
+            raise _refuse("older", _("{file} holds an older decision ({then}) than the one recorded for this "
+                                     "report ({now}); nothing was changed.").format(
+                file=name, then=_local(receipt.decided_at).strftime("%d/%m/%Y %H:%M"),
+                now=_local(known).strftime("%d/%m/%Y %H:%M")))
         return _Examined(receipt, report.id, "new", signer)
 
 

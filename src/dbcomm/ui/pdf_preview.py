@@ -818,12 +818,12 @@ class PdfPreviewDialog(QDialog):
         self.annex_button.setVisible(state in reports.ISSUED_STATES and self._may(Perm.SEAL_REPORT))
         self.correct_button.setVisible(state in reports.SIGNED_STATES and self._may(Perm.BUILD_REPORT))
         self.send_button.setVisible(state in SENDABLE_STATES and self._may(Perm.EXPORT))
-        if info is None or state not in ("signed", *SENDABLE_STATES):
+        if info is None or state not in ("signed", "returned", *SENDABLE_STATES):
             self.signature_label.hide()
             return
         lines = [_("✍ Signed by {name} on {time}.").format(name=info.signed_by,
                                                            time=format_datetime(info.signed_at))]
-        if state in SENDABLE_STATES:
+        if state in (*SENDABLE_STATES, "returned"):
             lines.append(_("Numbered {number} and sealed by {name} on {time}.").format(
                 number=info.number, name=info.sealed_by, time=format_datetime(info.sealed_at)))
         else:

@@ -281,6 +281,7 @@ class ReportEditor(QDialog):
                                       "with the office's own, and add a table by office. Without reports "
                                       "received, this changes nothing."))
         self.scope_check.toggled.connect(lambda _on: self._warnings_later())
+        self.scope_check.toggled.connect(lambda _on: self._follow_scope())
         checks = QWidget()
         cl = QVBoxLayout(checks)
         cl.setContentsMargins(0, 0, 0, 0)
@@ -439,6 +440,13 @@ class ReportEditor(QDialog):
         self._auto_subject = subject
         if (self._auto_draft_on or self._auto_narrative is not None) and self._narrative_untouched():
             # a draft on its way for the period before is of no use any more
+            if self.draft_task is not None and self.draft_task.running:
+                self.draft_task.cancel()
+            self._redraft_timer.start()
+
+    def _follow_scope(self) -> None:
+        """An untouched draft follows what the report counts (own, or with what was received)."""
+        if (self._auto_draft_on or self._auto_narrative is not None) and self._narrative_untouched():
             if self.draft_task is not None and self.draft_task.running:
                 self.draft_task.cancel()
             self._redraft_timer.start()
@@ -664,10 +672,10 @@ class ReportEditor(QDialog):
         return all(edit.toPlainText() in ("", auto.get(name, ""))
                    for name, edit in self.sections.items())
 
-    def draft_tag(self) -> tuple[str | None, int]:
-        """What a draft is written for: the period and the plan.  A draft computed for other
+    def draft_tag(self) -> tuple[str | None, int, bool]:
+        """What a draft is written for: the period, the plan and the scope.  A draft computed for other
         settings than the ones now chosen is thrown away."""
-        return self.period_key(), self.plan_id
+        return self.period_key(), self.plan_id, self.scope_check.isChecked()
 
     def drafting(self) -> bool:
         """A quiet draft is about to start or is being written."""
@@ -731,7 +739,7 @@ class ReportEditor(QDialog):
             lambda draft: self._apply_draft(draft, tag), label=_("Counting the activities…"))
         return self.task
 
-    def _apply_draft(self, draft: Narrative, tag: tuple[str | None, int] | None = None) -> None:
+    def _apply_draft(self, draft: Narrative, tag: tuple[str | None, int, bool] | None = None) -> None:
         if self._closed:
             return
         if tag is not None and tag != self.draft_tag():

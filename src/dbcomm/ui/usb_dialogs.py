@@ -793,10 +793,11 @@ class ImportDialog(QDialog):
         self.table.setItemDelegateForColumn(0, _MiddleElided(self.table))  # file names differ at their end
         header = self.table.horizontalHeader()
         fit, free = QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Interactive
-        for col, mode in enumerate((free, fit, free, fit, fit, fit, QHeaderView.ResizeMode.Stretch)):
+        for col, mode in enumerate((free, fit, free, fit, fit, free, QHeaderView.ResizeMode.Stretch)):
             header.setSectionResizeMode(col, mode)
         self.table.setColumnWidth(0, 230)
         self.table.setColumnWidth(2, 220)
+        self.table.setColumnWidth(5, 110)  # the verdict is short; the status (and its reason) gets the room
         self.table.currentCellChanged.connect(lambda *_a: self._show_selected())
         self.empty_label = QLabel()
         self.empty_label.setObjectName("empty")
