@@ -332,3 +332,16 @@ def test_register_queries_keep_their_indexes_and_a_sender_is_found_through_the_o
     for call in (activities.list_ids, activities.list_rows, activities.totals):
         sender = plan_of(lambda call=call: call(db, ActivityFilter(plan_id=pid, origin=senders["ang"])))
         assert "INDEX ix_activity_origin_id (origin_id=?)" in sender
+
+
+def test_a_report_is_never_addressed_to_the_office_itself(db):
+    from dbcomm.domain.models import OfficeIdentity
+    from dbcomm.services import plans, reports, settings
+
+    plan = plans.default_plan(db)
+    recipient = reports.default_settings(db, plan.id, "2026-Q3").recipient
+    assert recipient  # the plan names who reports go to
+    settings.save_office(db, OfficeIdentity(
+        name=recipient.splitlines()[0].upper(), parent_agency="UBND tỉnh Điện Biên", kind="department",
+        place_name="Điện Biên Phủ", symbol="SGDĐT", signer_title="GIÁM ĐỐC", signer_name="Lường Thị Hoa"))
+    assert recipient.splitlines()[0] not in reports.default_settings(db, plan.id, "2026-Q3").recipient

@@ -452,3 +452,18 @@ def test_the_file_menu_opens_the_import_dialog(qtbot, world: World, no_drives): 
     dialog = window.findChild(ImportDialog)
     assert dialog is not None and dialog.isVisible()
     dialog.reject()
+
+
+def test_import_all_imports_every_new_report_and_leaves_the_refused_ones(  # type: ignore[no-untyped-def]
+        qtbot, world: World, fake: FolderFake, no_drives):
+    packages.send(world.sender, world.b.report_id, world.stick)
+    (world.stick / "cut-off.dbcpkg").write_bytes(b"PK\x03\x04 cut off")
+    dialog = import_dialog(qtbot, world.receiver, world.stick, fake)
+    assert dialog.import_all_button.isEnabled()
+    click(qtbot, dialog.import_all_button)
+    qtbot.waitUntil(lambda: "Imported 1 report" in dialog.result_label.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not dialog.scanning and dialog.table.rowCount() == 2, timeout=WAIT)
+    received = activities.totals(world.receiver, activities.ActivityFilter(origin="all")).count
+    assert received == world.b.period_count  # every activity of the sender's quarter, once
+    assert "Already imported" in column(dialog, STATUS)
+    assert not dialog.import_all_button.isEnabled()  # nothing new left on the stick

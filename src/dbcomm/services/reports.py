@@ -40,7 +40,7 @@ from dbcomm.domain.report import (
     ReportSettings,
 )
 from dbcomm.domain.roles import Perm
-from dbcomm.domain.text import nfc, nfc_line, vi_sort_key
+from dbcomm.domain.text import fold, nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError
 from dbcomm.errors import NotFoundError, UserError, ValidationFailed
 from dbcomm.i18n import _
@@ -460,6 +460,9 @@ def default_settings(db: Database, plan_id: int, period_key: str) -> ReportSetti
     with db.read() as s:
         plan = _plan(s, plan_id)
         recipient = plan.recipient
+    # an office never writes to itself: the plan's recipient may be this very office (the
+    # department that collects the communes' reports); the person then fills in its superior
+    recipient = "\n".join(line for line in recipient.splitlines() if fold(line) != fold(office.name))
     subject = (f"Kết quả thực hiện công tác truyền thông về xây dựng xã hội học tập "
                f"{period_label(period)}")
     return ReportSettings(plan_id=plan_id, period_key=period.key, recipient=recipient, subject=subject,

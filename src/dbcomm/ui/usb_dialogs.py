@@ -822,9 +822,16 @@ class ImportDialog(QDialog):
         self.close_button = QPushButton(_("Close"))
         self.close_button.setObjectName("close")
         self.close_button.clicked.connect(self.reject)
+        self.import_all_button = QPushButton(_("Import all new reports"))
+        self.import_all_button.setObjectName("import_all")
+        self.import_all_button.setToolTip(_("Import every new report (and newer version) on the stick, one after "
+                                            "the other; each is checked again and written on its own."))
+        self.import_all_button.clicked.connect(self.import_all)
+        self.import_all_button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.import_all_button)
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
 
@@ -892,15 +899,17 @@ class ImportDialog(QDialog):
     def scanning(self) -> bool:
         return self.task is not None and self.task.running
 
-    def scan_folder(self, folder: Path) -> None:
-        """Find and examine the packages in ``folder``, in the background."""
+    def scan_folder(self, folder: Path, keep_result: bool = False) -> None:
+        """Find and examine the packages in ``folder``, in the background (``keep_result``: the
+        message of what was just done stays)."""
         if self.task is not None and self.task.running:
             self.task.cancel()
         self.folder = Path(folder)
         self.found = []
         self.table.setRowCount(0)
         self.empty_label.hide()
-        _say(self.result_label, "")
+        if not keep_result:
+            _say(self.result_label, "")
         _say(self.where_label, _("Looking in {folder}…").format(folder=self.folder))
         self.progress.setRange(0, 0)
         self.progress.show()
@@ -937,6 +946,8 @@ class ImportDialog(QDialog):
         for row, item in enumerate(found):
             self._fill_row(row, item)
         ready = sum(1 for f in found if f.actionable)
+        self.import_all_button.setEnabled(
+            _may(self.db, Perm.IMPORT) and any(f.actionable and f.kind == "report" for f in found))
         if found:
             _say(self.where_label, ngettext("{n} package in {folder}", "{n} packages in {folder}", len(found)).format(
                 n=format_number(len(found)), folder=folder) + " — " + _("{n} to import or apply.").format(
@@ -947,6 +958,55 @@ class ImportDialog(QDialog):
             _say(self.where_label, _("No dbcomm package (.dbcpkg file) in {folder} or its sub-folders.").format(
                 folder=folder), NOTE_COLOUR)
         self._show_selected()
+
+    def import_all(self) -> BackgroundTask | None:
+        """Import every new report package in turn, with progress; Cancel stops between two
+        packages (each one is its own transaction, so nothing is left half-written)."""
+        from dbcomm.ui.tasks import run_cancellable
+
+        todo = [f for f in self.found if f.actionable and f.kind == "report"]
+        if not todo:
+            return None
+        db = self.db
+
+        def work(progress: Progress, cancelled: IsCancelled) -> tuple[int, int, list[str]]:
+            done, activities, refused = 0, 0, []
+            for index, found in enumerate(todo):
+                if cancelled():
+                    break
+                progress(index, len(todo))
+                try:
+                    result = packages.apply_import(db, found.path, expected_sha256=found.info.sha256)
+                except UserError as exc:
+                    refused.append(str(exc))
+                    continue
+                done += 1
+                activities += result.added + result.updated
+            progress(len(todo), len(todo))
+            return done, activities, refused
+
+        def finished(outcome: tuple[int, int, list[str]]) -> None:
+            done, activities, refused = outcome
+            text = ngettext("Imported {n} report ({m} activities added or changed).",
+                            "Imported {n} reports ({m} activities added or changed).", done).format(
+                n=format_number(done), m=format_number(activities))
+            if refused:
+                text += " " + _("Refused: {reasons}").format(reasons=" ".join(refused))
+            _say(self.result_label, text, BAD_COLOUR if refused else OK_COLOUR)
+            self.changed.emit()
+            if self.folder is not None:
+                self.scan_folder(self.folder, keep_result=True)
+
+        def stopped(message: str | None = None) -> None:
+            _say(self.result_label, message or _("Stopped; the reports imported so far are kept."), NOTE_COLOUR)
+            self.changed.emit()
+            if self.folder is not None:
+                self.scan_folder(self.folder, keep_result=True)
+
+        self.action_task = run_cancellable(
+            self, _("Importing the reports"), work, finished, on_error=stopped, on_cancel=stopped,
+            label=_("Checking the signatures and importing the reports…"))
+        return self.action_task
 
     def _fill_row(self, row: int, found: Found) -> None:
         words = row_text(found)
