@@ -514,25 +514,10 @@ def sign_pdf_ex(
         raise UserError(_("The document could not be signed: {reason}").format(reason=exc)) from exc
 
 
-def sign_pdf(
-    pdf: bytes,
-    identity: Identity,
-    *,
-    field_name: str,
-    box: Box | None = None,
-    image_png: bytes | None = None,
-    stamp_text: str | None = None,
-    reason: str = "",
-    location: str = "",
-    signing_time: datetime | None = None,
-    timestamp_url: str | None = None,
-    timestamp_timeout: float = 60,
-) -> bytes:
-    """Sign ``pdf`` and return the signed bytes: :func:`sign_pdf_ex` without the report of the level."""
-    return sign_pdf_ex(
-        pdf, identity, field_name=field_name, box=box, image_png=image_png, stamp_text=stamp_text,
-        reason=reason, location=location, signing_time=signing_time, timestamp_url=timestamp_url,
-        timestamp_timeout=timestamp_timeout).data
+def sign_pdf(pdf: bytes, identity: Identity, **options: Any) -> bytes:
+    """Sign ``pdf`` and return the signed bytes: :func:`sign_pdf_ex` (same options) without the
+    report of the level reached."""
+    return sign_pdf_ex(pdf, identity, **options).data
 
 
 @dataclass(frozen=True)
