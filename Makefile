@@ -13,12 +13,18 @@ ARGS ?=
 DEB_PACKAGES := python3-venv python3-pip libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 \
   libfreetype6 libglib2.0-0 libxkbcommon0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
   libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 \
-  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core softhsm2 opensc
+  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core softhsm2 opensc osslsigncode
+
+# Building the Windows installer on Linux and trying it under Wine; checking the Linux bundle in a
+# clean Debian 12 root.
+WINDOWS_DEB_PACKAGES := osslsigncode nsis gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64
+LINUX_DEB_PACKAGES := debootstrap
 
 # The benchmark's baseline: what offices use today to turn a document into PDF.
 BENCH_DEB_PACKAGES := libreoffice-writer-nogui
 
-.PHONY: help run demo test lint typecheck bench translations extract sysdeps screenshots clean
+.PHONY: help run demo test lint typecheck bench translations extract sysdeps screenshots clean \
+  dist-windows check-windows lock-windows dist-linux check-linux dist-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -54,7 +60,7 @@ demo: $(STAMP) translations  ## start dbcomm on a separate database filled with 
 	$(BIN)/dbcomm --db $(or $(DB),demo.sqlite3) $(ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
-	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts installer
 	$(BIN)/mypy
 
 test: $(STAMP) translations lint  ## set up and run the whole test suite
@@ -71,6 +77,27 @@ screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img
 	$(BIN)/python scripts/report_pages.py docs/img
 	$(BIN)/python scripts/signed_pages.py docs/img
+
+dist-windows: $(STAMP) translations  ## build dist/dbcomm-<version>-setup.exe (Windows installer) on Linux
+	@scripts/sysdeps.sh $(WINDOWS_DEB_PACKAGES)
+	$(BIN)/python installer/windows/build.py
+
+check-windows: dist-windows  ## install the Windows build under Wine, run its self-test, upgrade, uninstall
+	$(BIN)/python installer/windows/check.py
+
+lock-windows: $(STAMP)  ## re-resolve the Windows wheels (installer/windows/requirements.lock)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-platform x86_64-pc-windows-msvc --python-version 3.13 \
+	  --generate-hashes --no-header --no-annotate -o installer/windows/requirements.lock
+
+dist-linux: $(STAMP) translations  ## build dist/dbcomm-<version>-linux-x86_64.tar.gz (PyInstaller bundle)
+	bash installer/linux/build.sh
+
+check-linux: dist-linux  ## run the Linux bundle's self-test in a clean Debian 12 root (as root)
+	@scripts/sysdeps.sh $(LINUX_DEB_PACKAGES)
+	bash installer/linux/check.sh
+
+dist-check: check-windows check-linux  ## build both installers and check them
 
 clean:  ## remove the virtual environment and build output
 	rm -rf $(VENV) build dist src/*.egg-info src/dbcomm/locale

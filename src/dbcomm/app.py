@@ -83,7 +83,17 @@ def _start_daily_checks(app, db, holder, replace_database) -> None:  # type: ign
     threading.Thread(target=work, name="daily-checks", daemon=True).start()
 
 
+def _announce_running() -> None:
+    """On Windows, a named mutex tells the installer that dbcomm is open (it then asks to close it)."""
+    if sys.platform == "win32":
+        import ctypes
+
+        handle = ctypes.windll.kernel32.CreateMutexW(None, False, "dbcomm-running")  # type: ignore[attr-defined]
+        globals()["_RUNNING_MUTEX"] = handle  # held until the process ends
+
+
 def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
+    _announce_running()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -95,6 +105,12 @@ def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("dbcomm")
     app.setOrganizationName("dbcomm")
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(Path(__file__).with_name("icons") / "dbcomm.png")))
+    from dbcomm.ui.app_fonts import register_bundled_fonts
+
+    register_bundled_fonts(app)  # shipped fonts first: a system without fonts draws no boxes
     from dbcomm.ui import collector
 
     collector.install(app)  # Qt objects must never be freed from a worker thread

@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_commands(sub)
     _add_package_commands(sub)
     _add_backup_commands(sub)
+    st = sub.add_parser("self-test", help=_(
+        "check this installation: a fresh database, the demo office, a report PDF, a test signature, "
+        "its verification and the window (your own data is not touched)"))
+    st.add_argument("--keep", type=Path, help=_("also write the test database and signed PDF to this folder"))
+    st.add_argument("--no-window", action="store_true", help=_("skip the window check (no screen)"))
+
     ver = sub.add_parser("verify", help=_("check the digital signatures of a PDF file (no database needed)"))
     ver.add_argument("file", type=Path, metavar="FILE.pdf")
     ver.add_argument("--trust", action="append", type=Path, default=[], metavar="ROOT.pem",
@@ -347,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         return _backup_main(args)  # works on the file itself: a damaged database can be restored
     if args.command == "verify":
         return _verify_main(args)  # works on the PDF alone: no database is opened
+    if args.command == "self-test":
+        return _self_test_main(args)  # a database of its own, in a temporary folder
     from dbcomm.errors import UserError
 
     try:
@@ -611,6 +619,31 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
     print(_("Report #{id} ({period}): {n} activities, {pages} pages. Wrote {path} (SHA-256 {sha}).").format(
         id=built.info.id, period=built.info.period_key, n=format_number(built.info.activity_count),
         pages=format_number(built.info.pdf_pages), path=path, sha=built.info.pdf_sha256[:16]))
+    return 0
+
+
+def _self_test_main(args) -> int:  # type: ignore[no-untyped-def]
+    import platform
+    import time
+
+    from dbcomm.services import selftest
+
+    began = time.perf_counter()
+    print(_("dbcomm {version} self-test on {system} (Python {python})").format(
+        version=__version__, system=f"{sys.platform} {platform.machine()}", python=platform.python_version()),
+        flush=True)
+    extra = ()
+    if not args.no_window:
+        from dbcomm.ui.selftest_window import show_register
+
+        extra = ((_("Opening the window"), show_register),)
+    result = selftest.run(lambda text: print(text, flush=True), keep=args.keep, extra=extra)
+    total = time.perf_counter() - began
+    if not result.ok:
+        print(_("Self-test FAILED at: {step}").format(step=result.failed_step), file=sys.stderr)
+        print(result.reason, file=sys.stderr)
+        return 1
+    print(_("Self-test passed in {seconds:.1f} s.").format(seconds=total), flush=True)
     return 0
 
 
