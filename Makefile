@@ -9,11 +9,13 @@ ARGS ?=
 
 # Debian/Ubuntu packages: Qt's runtime libraries (offscreen and X11), a virtual
 # screen for screenshots, PDF tools for tests, fonts with every Vietnamese letter, and a
-# software USB token (SoftHSM2, OpenSC) for the token-signing tests.
+# software USB token (SoftHSM2, OpenSC) for the token-signing tests, and a PostgreSQL server for
+# the shared-server tests (the tests start a throwaway cluster of their own).
 DEB_PACKAGES := python3-venv python3-pip libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 \
   libfreetype6 libglib2.0-0 libxkbcommon0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
   libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 \
-  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core softhsm2 opensc osslsigncode
+  libxkbcommon-x11-0 xvfb xauth poppler-utils fonts-liberation2 fonts-noto-core softhsm2 opensc osslsigncode \
+  postgresql
 
 # Building the Windows installer on Linux and trying it under Wine; checking the Linux bundle in a
 # clean Debian 12 root.

@@ -66,6 +66,7 @@ def main() -> int:
     app.processEvents()
     d.grab().save(str(out / f"activity-dialog-people-{lang}.png"))
     d.close()
+    shoot_conflict(app, db, rows[0].id, out, lang)
     w.tabs.setCurrentWidget(w.plan_view)
     app.processEvents()
     w.grab().save(str(out / f"plan-{lang}.png"))
@@ -92,6 +93,29 @@ def main() -> int:
     db.close()
     print(f"screenshots written to {out}")
     return 0
+
+
+def shoot_conflict(app, db, activity_id: int, out: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Two people saved the same activity: what the second one sees."""
+    from dataclasses import replace
+
+    from dbcomm.errors import ConflictError
+    from dbcomm.services import activities
+    from dbcomm.ui.conflict_dialog import ConflictDialog
+
+    opened = activities.get(db, activity_id)
+    colleague = replace(opened, title=opened.title + " (bản của đồng nghiệp)", minutes=opened.minutes + 15)
+    activities.update(db, activity_id, colleague, expected_version=opened.version)
+    mine = replace(opened, title=opened.title + " (bản của tôi)", reach_total=opened.reach_total + 200)
+    try:
+        activities.update(db, activity_id, mine, expected_version=opened.version)
+    except ConflictError as exc:
+        assert exc.details is not None
+        dialog = ConflictDialog(str(exc), exc.details)
+        dialog.show()
+        app.processEvents()
+        dialog.grab().save(str(out / f"conflict-dialog-{lang}.png"))
+        dialog.close()
 
 
 def shoot_reports(app, w, db, plan_id: int, out: Path, lang: str) -> None:  # type: ignore[no-untyped-def]

@@ -72,10 +72,47 @@ def copied_db_path(tmp_path: Path, new_database_file: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server (skipped where its binaries are not installed)."""
+    from pg_server import Cluster, server_bin_dir
+
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
 @pytest.fixture
-def db(db_path: Path):
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine under test: SQLite, or also PostgreSQL in modules that ask for both."""
+    return getattr(request, "param", "sqlite")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module with BOTH_ENGINES = True runs every test that opens a database on both engines.
+    # A test marked sqlite_only looks inside the SQLite file itself (its triggers, query plans, the
+    # file given to the command line).
+    if "engine" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_ENGINES", False):
+        both = metafunc.definition.get_closest_marker("sqlite_only") is None
+        metafunc.parametrize("engine", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def db(db_path: Path, engine: str, request: pytest.FixtureRequest):
     from dbcomm.services.database import open_database
 
+    if engine == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        url = server.new_database()
+        database = open_database(url)
+        yield database
+        database.close()
+        server.drop(url)
+        return
     database = open_database(db_path)
     yield database
     database.close()

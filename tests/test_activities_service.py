@@ -15,8 +15,11 @@ import pytest
 from dbcomm.domain.models import ActivityFilter, ActivityInput, PlanTree, ReachBreakdown
 from dbcomm.domain.text import fold
 from dbcomm.errors import AttachmentError, ConflictError, NotFoundError, ValidationFailed
+from dbcomm.i18n import format_number
 from dbcomm.services import activities, attachments, orgs, plans
 from dbcomm.services.orgs import OrgFields
+
+BOTH_ENGINES = True  # the register is the same on a shared PostgreSQL server
 
 
 @pytest.fixture
@@ -227,13 +230,25 @@ def test_saving_over_somebody_elses_newer_save_is_refused(db, plan):
 
     # when the first saves and the second then saves too
     activities.update(db, saved.id, mine, expected_version=saved.version)
-    with pytest.raises(ConflictError):
-        activities.update(db, saved.id, theirs, expected_version=saved.version)
+    with pytest.raises(ConflictError) as refused:
+        activities.update(db, saved.id, replace(theirs, minutes=45), expected_version=saved.version)
 
-    # then the first save is what the database holds
+    # then the first save is what the database holds, and the refusal shows both versions
     loaded = activities.get(db, saved.id)
     assert loaded.title == "Phát thanh về Ngày Sách và Văn hóa đọc"
     assert loaded.version == saved.version + 1
+    details = refused.value.details
+    assert details is not None and details.current_version == saved.version + 1
+    assert dict((label, (mine, saved_value)) for label, mine, saved_value in details.differences) == {
+        "Tiêu đề": ("Phát thanh về khuyến học, khuyến tài", "Phát thanh về Ngày Sách và Văn hóa đọc"),
+        "Số phút": ("45", format_number(saved.minutes)),
+    }
+    # nothing of the refused values leaked into the stored record
+    assert activities.get(db, saved.id).minutes == saved.minutes
+
+    # saving over it on purpose, from the version now stored, works
+    forced = activities.update(db, saved.id, replace(theirs, minutes=45), expected_version=details.current_version)
+    assert (forced.title, forced.minutes) == ("Phát thanh về khuyến học, khuyến tài", 45)
 
 
 def test_editing_a_deleted_activity_is_refused(db, plan):
@@ -253,6 +268,7 @@ def test_opening_an_activity_that_does_not_exist_is_not_found(db):
 # --- evidence files ---------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_file_over_the_size_limit_is_refused_and_nothing_is_saved(db, plan, tmp_path):
     # given a (sparse) video one byte over the limit
     video = tmp_path / "video lễ phát động.mp4"
@@ -274,6 +290,7 @@ def test_a_missing_evidence_file_is_refused(db, plan, tmp_path):
     assert activities.totals(db, ActivityFilter()).count == 0
 
 
+@pytest.mark.sqlite_only
 def test_the_same_photo_attached_twice_is_stored_once(db, plan, tmp_path):
     photo = tmp_path / "pano.png"
     photo.write_bytes(os.urandom(2048))

@@ -29,6 +29,8 @@ from dbcomm.services.report_pdf import render_pdf
 from dbcomm.store.models import Activity, Organisation, ReceivedReport
 from test_reports_service import OFFICE, code_id, log, settings_for
 
+BOTH_ENGINES = True  # the same on a shared PostgreSQL server
+
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 
 ANG_CANG = "Ủy ban nhân dân xã Ẳng Cang"
@@ -303,6 +305,7 @@ def test_a_year_report_over_all_offices_counts_indicators_and_comparison_with_re
     assert c.comparison[0].current == own_c.comparison[0].current + 3
 
 
+@pytest.mark.sqlite_only
 def test_register_queries_keep_their_indexes_and_a_sender_is_found_through_the_origin_index(
         db, plan, own, senders, received):
     from sqlalchemy import event

@@ -15,6 +15,8 @@ from dbcomm.services import activities, plans
 from dbcomm.services.database import open_database
 from dbcomm.services.plans import PlanFields
 
+BOTH_ENGINES = True  # the same on a shared PostgreSQL server
+
 
 @pytest.fixture
 def db_path(copied_db_path):
@@ -336,6 +338,7 @@ INVALID_FILES = {
 }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("defect", list(INVALID_FILES))
 def test_an_invalid_plan_file_is_refused_and_changes_nothing(db, plan, tmp_path, defect):
     # given a file that edits the plan but is malformed
@@ -373,6 +376,7 @@ def test_a_plan_file_saved_with_a_bom_is_accepted(db, tmp_path):
     assert result.created and result.plan.code == "99/KH-UBND"
 
 
+@pytest.mark.sqlite_only
 def test_a_copy_of_another_plans_file_becomes_a_separate_plan(db, plan, tmp_path):
     # given the shipped file copied by hand, with only the plan's number and uuid changed
     path = write(tmp_path, "99.json", an_edited_plan_file(a_copy_of_plan_386_under_a_new_number))
@@ -510,6 +514,7 @@ def test_a_new_plan_without_copy_starts_empty(db):
     assert (tree.forms, tree.programmes, tree.objectives, tree.indicators) == ([], [], [], [])
 
 
+@pytest.mark.sqlite_only
 def test_plan_fields_are_checked(db):
     with pytest.raises(ValidationFailed) as caught:
         plans.create_plan(

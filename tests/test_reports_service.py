@@ -21,6 +21,8 @@ from dbcomm.errors import UserError, ValidationFailed
 from dbcomm.services import activities, orgs, plans, reports, settings
 from dbcomm.services.orgs import OrgFields
 
+BOTH_ENGINES = True  # the same on a shared PostgreSQL server
+
 
 @pytest.fixture
 def db_path(copied_db_path):

@@ -11,6 +11,8 @@ from dbcomm.errors import ValidationFailed
 from dbcomm.services import settings
 from dbcomm.services.database import open_database
 
+BOTH_ENGINES = True  # the same on a shared PostgreSQL server
+
 
 @pytest.fixture
 def db_path(copied_db_path):
@@ -43,6 +45,7 @@ def test_a_new_database_has_no_office_and_no_setup(db):
     assert not settings.is_setup_done(db)
 
 
+@pytest.mark.sqlite_only
 def test_office_is_saved_and_read_back_from_another_window(db, db_path):
     settings.save_office(db, an_office())
     settings.mark_setup_done(db)

@@ -401,7 +401,7 @@ def test_editing_shows_the_stored_values_and_saves_the_change(qtbot, db, plan, f
     assert count(db, plan) == 1
 
 
-def test_an_edit_after_someone_else_saved_is_refused_with_an_explanation(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]
+def _edited_by_a_colleague_meanwhile(qtbot, db, plan):  # type: ignore[no-untyped-def]
     aid = _log(db, plan, "Bài viết về khuyến học", date(2024, 4, 21), "F1")
     d = ActivityDialog(db, plan, record=activities.get(db, aid))
     qtbot.addWidget(d)
@@ -409,13 +409,57 @@ def test_an_edit_after_someone_else_saved_is_refused_with_an_explanation(qtbot, 
     other = activities.duplicate_input(db, aid)
     other.title = "Bài viết của đồng nghiệp"
     activities.update(db, aid, other, expected_version=1)  # a colleague saves first
-
     replace_text(qtbot, d.title_edit, "Bài viết của tôi")
+    return aid, d
+
+
+def test_an_edit_after_someone_else_saved_shows_both_versions_and_back_keeps_editing(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]
+    aid, d = _edited_by_a_colleague_meanwhile(qtbot, db, plan)
+    fake.conflict_answers = ["back"]
     click(qtbot, d.save_button)
 
-    assert d.isVisible()
-    assert d.summary_error.isVisible() and d.summary_error.text()
+    shown = fake.conflicts[0]
+    assert ("Tiêu đề", "Bài viết của tôi", "Bài viết của đồng nghiệp") in shown.differences
+    assert shown.current_version == 2
+    assert d.isVisible() and d.title_edit.text() == "Bài viết của tôi"  # nothing typed is lost
     assert activities.get(db, aid).title == "Bài viết của đồng nghiệp"
+
+
+def test_after_a_conflict_the_person_may_save_over_the_colleagues_version(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]
+    aid, d = _edited_by_a_colleague_meanwhile(qtbot, db, plan)
+    fake.conflict_answers = ["save_mine"]
+    click(qtbot, d.save_button)
+    assert not d.isVisible()
+    stored = activities.get(db, aid)
+    assert (stored.title, stored.version) == ("Bài viết của tôi", 3)
+
+
+def test_after_a_conflict_the_person_may_keep_the_colleagues_version(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]
+    aid, d = _edited_by_a_colleague_meanwhile(qtbot, db, plan)
+    fake.conflict_answers = ["keep_theirs"]
+    click(qtbot, d.save_button)
+    assert not d.isVisible()
+    stored = activities.get(db, aid)
+    assert (stored.title, stored.version) == ("Bài viết của đồng nghiệp", 2)
+
+
+def test_the_conflict_dialog_shows_each_difference_and_returns_the_choice(qtbot):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from dbcomm.domain.models import ConflictDetails
+    from dbcomm.ui.conflict_dialog import ConflictDialog
+
+    details = ConflictDetails(saved_by="Lò Thị Mai", saved_at=datetime(2026, 11, 27, 3, 5), current_version=4,
+                              differences=(("Tiêu đề", "Bài của tôi", "Bài của chị Mai"), ("Số phút", "45", "30")))
+    dialog = ConflictDialog("Lò Thị Mai đã lưu hoạt động này.", details)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    cells = [[dialog.table.item(r, c).text() for c in range(3)] for r in range(dialog.table.rowCount())]
+    assert cells == [["Tiêu đề", "Bài của tôi", "Bài của chị Mai"], ["Số phút", "45", "30"]]
+    header = dialog.table.horizontalHeaderItem(2).text()
+    assert "Lò Thị Mai" in header and "10:05" in header  # Vietnam time
+    click(qtbot, dialog.save_button)
+    assert dialog.choice == "save_mine" and not dialog.isVisible()
 
 
 def test_opening_an_activity_of_a_submitted_period_says_so_before_any_typing(qtbot, db, plan, fake):  # type: ignore[no-untyped-def]

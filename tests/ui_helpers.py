@@ -91,6 +91,8 @@ class FakeInteraction:
     open_file_result: Path | None = None
     save_file_result: Path | None = None
     choose_folder_result: Path | None = None
+    conflict_answers: list[str] = field(default_factory=list)
+    conflicts: list[object] = field(default_factory=list)  # the ConflictDetails shown
     asked: list[Asked] = field(default_factory=list)
 
     def info(self, parent, title: str, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -120,6 +122,13 @@ class FakeInteraction:
     def choose_folder(self, parent, title: str) -> Path | None:  # type: ignore[no-untyped-def]
         self.asked.append(Asked("choose_folder", title, ""))
         return self.choose_folder_result
+
+    def resolve_conflict(self, parent, message: str, details) -> str:  # type: ignore[no-untyped-def]
+        self.asked.append(Asked("conflict", "", message))
+        self.conflicts.append(details)
+        if not self.conflict_answers:
+            raise AssertionError(f"unexpected conflict: {message}")
+        return self.conflict_answers.pop(0)
 
     def of_kind(self, kind: str) -> list[Asked]:
         return [a for a in self.asked if a.kind == kind]

@@ -92,7 +92,7 @@ def _announce_running() -> None:
         globals()["_RUNNING_MUTEX"] = handle  # held until the process ends
 
 
-def run_gui(db_path: Path | None = None, lang: str | None = None) -> int:
+def run_gui(db_path: Path | str | None = None, lang: str | None = None) -> int:
     _announce_running()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -20,6 +20,13 @@ def _date(text: str) -> date:
     raise argparse.ArgumentTypeError(_("'{value}' is not a date (dd/mm/yyyy)").format(value=text))
 
 
+def _database(text: str) -> Path | str:
+    """A database file, or a shared server's ``postgresql://`` address."""
+    from dbcomm.store.engine import is_server_url
+
+    return text.strip() if is_server_url(text) else Path(text)
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search", "-s", default="", help=_("text to find (diacritics and case ignored)"))
     p.add_argument("--period", help=_("period: 2026, 2026-Q3, 2026-05, 2026-H1, 2026-9M or 2026-01-01..2026-03-31"))
@@ -39,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=_("Communication-activity register for Plan 386/KH-UBND. Without a command, opens the window."),
     )
     parser.add_argument("--version", action="version", version=f"dbcomm {__version__}")
-    parser.add_argument("--db", type=Path, help=_("database file (default: in your user data folder)"))
+    parser.add_argument("--db", type=_database, help=_(
+        "database file, or a shared server's address postgresql://user@server/database "
+        "(default: in your user data folder)"))
     parser.add_argument("--lang", choices=["vi", "en"], help=_("language of the interface"))
     parser.add_argument("--user", help=_("log in as this account (password asked, or from DBCOMM_PASSWORD)"))
     sub = parser.add_subparsers(dest="command")
@@ -150,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
         "its verification and the window (your own data is not touched)"))
     st.add_argument("--keep", type=Path, help=_("also write the test database and signed PDF to this folder"))
     st.add_argument("--no-window", action="store_true", help=_("skip the window check (no screen)"))
+
+    srv = sub.add_parser("server", help=_("a shared PostgreSQL server for an office with several workstations")
+                         ).add_subparsers(dest="action", required=True)
+    su = srv.add_parser("use", help=_("open this server's database from now on on this computer (checked first)"))
+    su.add_argument("url", help=_("postgresql://user@server/database (the password from the password file)"))
+    srv.add_parser("local", help=_("go back to the database file on this computer"))
+    srv.add_parser("show", help=_("which database this computer opens, and where evidence files go"))
+    sf = srv.add_parser("files", help=_("the office's shared folder for evidence files (every workstation)"))
+    sf.add_argument("folder", nargs="?", type=Path, help=_("a network folder; without it, each computer its own"))
 
     ver = sub.add_parser("verify", help=_("check the digital signatures of a PDF file (no database needed)"))
     ver.add_argument("file", type=Path, metavar="FILE.pdf")
@@ -340,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     # The language must be known before the parser's help texts are made.
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--lang", choices=["vi", "en"])
-    pre.add_argument("--db", type=Path)
+    pre.add_argument("--db", type=_database)
     known, _rest = pre.parse_known_args(argv)
     if known.lang:
         set_language(known.lang)
@@ -355,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         return _verify_main(args)  # works on the PDF alone: no database is opened
     if args.command == "self-test":
         return _self_test_main(args)  # a database of its own, in a temporary folder
+    if args.command == "server" and args.action in ("use", "local"):
+        return _server_choice_main(args)  # about this computer's choice, before any database is opened
     from dbcomm.errors import UserError
 
     try:
@@ -538,6 +558,8 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
         return _periods(db, args)
     if args.command == "audit":
         return _audit(db, args)
+    if args.command == "server":
+        return _server(db, args)
     if args.command == "orgs":
         if args.action == "list":
             from dbcomm.domain.vocab import ORG_KINDS, label
@@ -619,6 +641,50 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
     print(_("Report #{id} ({period}): {n} activities, {pages} pages. Wrote {path} (SHA-256 {sha}).").format(
         id=built.info.id, period=built.info.period_key, n=format_number(built.info.activity_count),
         pages=format_number(built.info.pdf_pages), path=path, sha=built.info.pdf_sha256[:16]))
+    return 0
+
+
+def _server_choice_main(args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.errors import UserError
+    from dbcomm.paths import default_db_path, server_setting_file
+    from dbcomm.services.database import open_database
+    from dbcomm.services.files import atomic_write_text
+    from dbcomm.store.engine import is_server_url
+
+    setting = server_setting_file()
+    if args.action == "local":
+        setting.unlink(missing_ok=True)
+        print(_("This computer opens its own database file again: {path}").format(path=default_db_path()))
+        return 0
+    if not is_server_url(args.url):
+        print(_("Error: {message}").format(message=_(
+            "“{url}” is not a valid database server address. It looks like "
+            "postgresql://user@server/database.").format(url=args.url)), file=sys.stderr)
+        return 2
+    try:
+        db = open_database(args.url)  # reachable, dbcomm's (or empty: set up now), not too new
+    except UserError as exc:
+        print(_("Error: {message}").format(message=exc), file=sys.stderr)
+        return 2
+    label = db.label
+    db.close()
+    atomic_write_text(setting, args.url.strip() + "\n")
+    print(_("This computer now opens {server}.").format(server=label))
+    return 0
+
+
+def _server(db, args) -> int:  # type: ignore[no-untyped-def]
+    from dbcomm.services.database import set_shared_attachments
+
+    if args.action == "files":
+        if not db.is_server:
+            print(_("Error: {message}").format(message=_(
+                "This computer works on its own database file; a shared folder for evidence files is "
+                "for a server database.")), file=sys.stderr)
+            return 2
+        set_shared_attachments(db, args.folder)
+    print(_("Database: {database}").format(database=db.label))
+    print(_("Evidence files: {folder}").format(folder=db.attachments_dir))
     return 0
 
 
@@ -855,9 +921,15 @@ def _ask(question: str) -> bool:
 
 def _backup_main(args) -> int:  # type: ignore[no-untyped-def]
     from dbcomm.errors import UserError
-    from dbcomm.paths import default_db_path
+    from dbcomm.paths import default_database
+    from dbcomm.store.engine import is_server_url
 
-    path = (args.db or default_db_path()).resolve()
+    target = args.db or default_database()
+    if is_server_url(target):
+        print(_("Error: a shared server database is backed up on the server itself (pg_dump), not by "
+                "dbcomm; see docs/deployment.md."), file=sys.stderr)
+        return 2
+    path = Path(target).resolve()
     try:
         return _backup_dispatch(path, args)
     except UserError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from dbcomm.domain.models import ConflictDetails
     from dbcomm.domain.validation import FieldError
 
 
@@ -33,8 +34,20 @@ class BusyError(UserError):
     pass
 
 
+class ServerUnavailableError(UserError):
+    """The shared database server cannot be reached (down, network, restarted)."""
+
+
 class ConflictError(UserError):
-    """Somebody else saved the record since it was opened (version counter moved)."""
+    """Somebody else saved the record since it was opened (version counter moved).
+
+    ``details`` (when known): who saved it and when, the version now stored, and each field
+    whose saved value differs from the one being saved, as ``(label, mine, theirs)`` texts.
+    """
+
+    def __init__(self, message: str, details: ConflictDetails | None = None):
+        self.details = details
+        super().__init__(message)
 
 
 class NotFoundError(UserError):

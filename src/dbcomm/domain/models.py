@@ -73,6 +73,16 @@ class ActivityInput:
     removed_attachments: list[str] = field(default_factory=list)  # attachment uuids
 
 
+@dataclass(frozen=True)
+class ConflictDetails:
+    """What the person is told when someone else saved the same record first."""
+
+    saved_by: str  # "" when not known (no accounts: one-person mode)
+    saved_at: datetime
+    current_version: int
+    differences: tuple[tuple[str, str, str], ...]  # (field label, your value, the saved value)
+
+
 @dataclass
 class ActivityRecord(ActivityInput):
     """A stored activity, as the edit dialog needs it."""

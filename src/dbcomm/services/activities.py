@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dbcomm.domain.models import (
     ActivityFilter,
@@ -28,7 +29,7 @@ from dbcomm.domain.text import fold, nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import FieldError, validate_activity
 from dbcomm.domain.vocab import LANGUAGES, SUBTYPES, label
 from dbcomm.errors import ConflictError, NotFoundError, UserError, ValidationFailed
-from dbcomm.i18n import _, format_date
+from dbcomm.i18n import _, format_date, format_datetime, format_number
 from dbcomm.services import attachments as attachment_store
 from dbcomm.services import audit
 from dbcomm.services.auth import require
@@ -209,11 +210,7 @@ def update(db: Database, activity_id: int, value: ActivityInput, expected_versio
             raise NotFoundError(_("This activity has been deleted in the meantime; nothing was saved."))
         _refuse_received(s, [a])
         if a.version != expected_version:
-            raise ConflictError(
-                _("This activity was changed by someone else (at {time}) after you opened it. "
-                  "Nothing was saved: close the dialog, reopen the activity and enter your "
-                  "changes again.").format(time=a.updated_at.strftime("%H:%M:%S"))
-            )
+            raise _conflict(s, db, a, value)
         _check(s, value)
         check_editable(s, a.plan_id, [a.date_start, value.date_start])
         before = _snapshot(a)
@@ -226,6 +223,61 @@ def update(db: Database, activity_id: int, value: ActivityInput, expected_versio
         if changes:
             audit.record(s, actor, "update", entity="activity", entity_uuid=a.uuid, summary=a.title, changes=changes)
         return _record(a)
+
+
+class _Undo(Exception):
+    pass
+
+
+def _shown(value: object) -> str:
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {format_number(v) if isinstance(v, int) else v}" for k, v in value.items())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number(value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return format_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _conflict(s: Session, db: Database, a: Activity, value: ActivityInput) -> ConflictError:
+    """The refusal of a save that would overwrite someone else's: who, when, and what differs."""
+    from dbcomm.domain.models import ConflictDetails
+    from dbcomm.store.models import AuditEntry
+
+    theirs = _snapshot(a)
+    mine = theirs
+    try:
+        with s.begin_nested():  # what the person's values would give, undone at once
+            _apply(s, db, a, replace(value, new_attachments=[], removed_attachments=[]))
+            s.flush()
+            mine = _snapshot(a)
+            raise _Undo
+    except (_Undo, UserError):
+        pass
+    s.expire(a)
+    last = s.scalars(select(AuditEntry).where(AuditEntry.entity_uuid == a.uuid)
+                     .order_by(AuditEntry.id.desc()).limit(1)).first()
+    from dbcomm.domain.roles import SYSTEM
+
+    # Without accounts (one-person mode) nobody's name is known: "someone else" (another window).
+    who = (last.full_name or last.username) if last and last.username != SYSTEM.username else ""
+    labels = audit.FIELD_LABELS
+    differences = tuple((_(labels.get(key, key)), _shown(mine.get(key)), _shown(theirs.get(key)))
+                        for key in theirs if key != "attachments" and mine.get(key) != theirs.get(key))
+    saved_at = a.updated_at
+    details = ConflictDetails(saved_by=who, saved_at=saved_at, current_version=a.version, differences=differences)
+    message = (_("{who} saved this activity at {time}, after you opened it.").format(
+        who=who, time=format_datetime(saved_at)) if who else
+        _("Someone else saved this activity at {time}, after you opened it.").format(time=format_datetime(saved_at)))
+    return ConflictError(message + " " + _("Nothing was saved yet: compare the two versions, then keep the saved "
+                                           "one or save yours over it."), details)
 
 
 def _record(a: Activity) -> ActivityRecord:

@@ -591,6 +591,18 @@ def _take(db_path: Path, reason: str, clock: Clock | None) -> Path:
     return target
 
 
+def server_backup_error() -> UserError:
+    return UserError(_("This database is on a shared server: it is backed up on the server itself (pg_dump), "
+                       "not by dbcomm on this computer. See the deployment guide, or ask whoever looks after "
+                       "the server."))
+
+
+def _local_only(db: Database) -> None:
+    """Backups, restores and hand-overs work on a database file; a server's are the server's."""
+    if getattr(db, "is_server", False):
+        raise server_backup_error()
+
+
 def before(db: Database | PathLike, reason: str, *, clock: Clock | None = None) -> Path | None:
     """A safety backup before a change (migration, import, restore) in the backups folder.
 
@@ -1047,6 +1059,7 @@ def describe(info: BackupInfo) -> str:
 
 def backup_now(db: Database, *, clock: Clock | None = None) -> Path:
     """A backup in the backups folder now (``dbcomm backup now``)."""
+    _local_only(db)
     from dbcomm.domain.roles import Perm
     from dbcomm.services import audit
     from dbcomm.services.auth import require
@@ -1065,6 +1078,7 @@ def backup_to(db: Database, target: PathLike, *, kind: str = "backup",
     The file is written beside its final name, flushed to the disk, read back and checked,
     then renamed.  A damaged database is refused: restore a good backup first.
     """
+    _local_only(db)
     from dbcomm.domain.roles import Perm
     from dbcomm.services import audit
     from dbcomm.services.auth import require
@@ -1084,6 +1098,7 @@ def check_target(db: Database, target: Path) -> Path:
     """Where a backup or hand-over file may be written: never over an existing file (least of all
     the database itself), only into a folder that exists (a mistyped USB path must not quietly
     land on the local disk).  Adds the .dbcbak suffix when missing."""
+    _local_only(db)
     target = Path(target)
     live = {db.path.resolve(), Path(str(db.path) + "-wal").resolve(), Path(str(db.path) + "-shm").resolve()}
     if target.resolve() in live:
@@ -1101,6 +1116,7 @@ def check_target(db: Database, target: Path) -> Path:
 def authorize_restore(db: Database) -> Actor:
     """The person who may replace the database (PermissionDenied otherwise); call it before
     closing the database, and pass the result to ``note_restore`` afterwards."""
+    _local_only(db)
     from dbcomm.domain.roles import Perm
     from dbcomm.services.auth import require
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dbcomm.paths import default_db_path
+from dbcomm.paths import default_database
 from dbcomm.store.engine import Database
 from dbcomm.store.migrate import upgrade
 
@@ -23,9 +23,12 @@ def open_database(path: Path | str | None = None, *, defer_daily: bool = False) 
     from dbcomm.services import backup
     from dbcomm.services.orgs import ensure_shipped_orgs
     from dbcomm.services.plans import ensure_shipped_plan
-    from dbcomm.store.engine import translate_db_error
+    from dbcomm.store.engine import is_server_url, translate_db_error
 
-    target = Path(path) if path else default_db_path()
+    target: Path | str = default_database() if not path else path if is_server_url(path) else Path(path)
+    if is_server_url(target):
+        return _open_server(str(target))
+    assert isinstance(target, Path)
     existed = target.is_file() and target.stat().st_size > 0
     db = Database(target)
     try:
@@ -44,6 +47,46 @@ def open_database(path: Path | str | None = None, *, defer_daily: bool = False) 
                 "not_a_database",
             ) from exc
         raise translate_db_error(exc) from exc
+    except Exception:
+        db.close()
+        raise
+    return db
+
+
+# The office's shared folder for evidence files, kept in a server database's settings (a network
+# share every workstation reaches, e.g. \\may-chu\dbcomm-tep).
+SHARED_ATTACHMENTS_KEY = "shared_attachments_folder"
+
+
+def set_shared_attachments(db: Database, folder: Path | None) -> None:
+    """Where every workstation of a server database keeps evidence files (None: each its own)."""
+    from dbcomm.domain.roles import Perm
+    from dbcomm.errors import UserError
+    from dbcomm.i18n import _
+    from dbcomm.services import settings
+    from dbcomm.services.auth import require
+
+    require(db, Perm.EDIT_SETTINGS)
+    if folder is not None and not Path(folder).is_dir():
+        raise UserError(_("The folder {folder} cannot be reached from this computer.").format(folder=folder))
+    settings.set_value(db, SHARED_ATTACHMENTS_KEY, str(folder) if folder else "")
+    db.shared_attachments = Path(folder) if folder else None
+
+
+def _open_server(url: str) -> Database:
+    """A shared server database: migrated under the server's write lock; its backups are the server's."""
+    from dbcomm.services import settings
+    from dbcomm.services.orgs import ensure_shipped_orgs
+    from dbcomm.services.plans import ensure_shipped_plan
+
+    db = Database(url)
+    try:
+        upgrade(db)
+        ensure_shipped_plan(db)
+        ensure_shipped_orgs(db)
+        shared = settings.get_value(db, SHARED_ATTACHMENTS_KEY)
+        if shared:
+            db.shared_attachments = Path(shared)
     except Exception:
         db.close()
         raise
@@ -71,6 +114,8 @@ def daily_checks(db: Database) -> None:
     """
     from dbcomm.services import backup
 
+    if db.is_server:
+        return  # the server's own checks and pg_dump backups (docs/deployment.md)
     if backup.has_daily_backup(db.path, backup.now().date()):
         backup.check_quick(db)
         return

@@ -55,11 +55,11 @@ def list_periods(db: Database, plan_id: int, kinds: Iterable[PeriodKind] = (
             raise NotFoundError(_("The plan no longer exists."))
         cutoff = Cutoff(plan.cutoff)
         states = {p.period_key: p for p in s.scalars(select(PeriodStatus).where(PeriodStatus.plan_id == plan_id))}
-        counts: dict[str, int] = dict(s.execute(
-            select(func.strftime("%Y-%m-%d", Activity.date_start), func.count())
+        counts: dict[object, int] = dict(s.execute(
+            select(Activity.date_start, func.count())
             .where(Activity.plan_id == plan_id, Activity.deleted_at.is_(None), own_only())
             .group_by(Activity.date_start)).all())
-    per_day = {date.fromisoformat(k): v for k, v in counts.items()}
+    per_day = {(k if isinstance(k, date) else date.fromisoformat(str(k))): v for k, v in counts.items()}
     rows: list[PeriodRow] = []
     last_year = min(today.year, plan.end_year)
     for year in range(last_year, plan.start_year - 1, -1):

@@ -7,18 +7,22 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Select,
     and_,
     column,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from dbcomm.domain.models import ActivityFilter, ActivityRow, Totals
 from dbcomm.domain.text import search_terms
@@ -34,6 +38,35 @@ from dbcomm.store.models import (
 # The trigram index over the folded text (see migration 0001): terms of three or more
 # characters are looked up there; shorter ones are matched by scanning.
 _FTS = table("activity_fts", column("rowid"), column("activity_fts"))
+
+
+class contains_folded(FunctionElement[bool]):
+    """``needle`` occurs in ``haystack`` (both already folded): SQLite's ``instr``; on a server a
+    ``LIKE '%…%'``, which PostgreSQL answers from the trigram index."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "contains_folded"
+
+    def __init__(self, haystack: Any, needle: str) -> None:
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        super().__init__(haystack, literal(needle), literal(f"%{escaped}%"))
+
+
+@compiles(contains_folded)
+def _contains_sqlite(element: contains_folded, compiler: Any, **kw: Any) -> str:
+    haystack, needle, _pattern = list(element.clauses)
+    return f"instr({compiler.process(haystack, **kw)}, {compiler.process(needle, **kw)}) > 0"
+
+
+@compiles(contains_folded, "postgresql")
+def _contains_server(element: contains_folded, compiler: Any, **kw: Any) -> str:
+    haystack, _needle, pattern = list(element.clauses)
+    return f"({compiler.process(haystack, **kw)} LIKE {compiler.process(pattern, **kw)})"
+
+
+def is_sqlite(session: Session | None) -> bool:
+    return session is None or session.get_bind().dialect.name == "sqlite"
 
 
 def fts_query(terms: list[str]) -> str:
@@ -90,9 +123,10 @@ def origin_condition(origin: int | str | None, index_only: bool = False) -> Colu
 def _conditions(f: ActivityFilter, session: Session | None = None, *,
                 index_only: bool = False) -> list[ColumnElement[bool]]:
     origin = origin_condition(f.origin, index_only)
+    sqlite = is_sqlite(session)
     deleted: Any  # a mapped column, or the same column kept out of index choice
     plan: Any
-    if f.origin is None or f.origin == "all":
+    if f.origin is None or f.origin == "all" or not sqlite:
         deleted, plan = Activity.deleted_at, Activity.plan_id
     else:
         # One sender's activities, a few thousand at most: found through the origin index,
@@ -117,7 +151,7 @@ def _conditions(f: ActivityFilter, session: Session | None = None, *,
     if f.place_id is not None:
         cond.append(Activity.place_id == f.place_id)
     if f.language:
-        cond.append(func.instr(" " + Activity.languages + " ", f" {f.language} ") > 0)
+        cond.append(contains_folded(" " + Activity.languages + " ", f" {f.language} "))
     if f.programme_id is not None:
         cond.append(
             exists().where(
@@ -139,6 +173,8 @@ def _conditions(f: ActivityFilter, session: Session | None = None, *,
     terms = search_terms(f.text)
     long_terms = [t for t in terms if len(t) >= 3]
     scan_terms = [t for t in terms if len(t) < 3]
+    if not sqlite:  # the server's trigram index serves LIKE directly
+        long_terms, scan_terms = [], terms
     if long_terms:
         matches = select(_FTS.c.rowid).where(_FTS.c.activity_fts.op("MATCH")(fts_query(long_terms)))
         if session is not None:
@@ -150,7 +186,7 @@ def _conditions(f: ActivityFilter, session: Session | None = None, *,
         else:
             cond.append(Activity.id.in_(matches))
     for term in scan_terms:
-        cond.append(func.instr(Activity.search_text, term) > 0)
+        cond.append(contains_folded(Activity.search_text, term))
     return cond
 
 
@@ -195,6 +231,8 @@ def _order(sort: str, descending: bool) -> list:  # type: ignore[type-arg]
         "cost": Activity.cost,
     }.get(sort, Activity.date_start)
     primary = column.desc() if descending else column.asc()
+    if sort == "place":  # activities without a place (NULL) sort first, as in SQLite, on every engine
+        primary = primary.nulls_last() if descending else primary.nulls_first()
     tie = Activity.id.desc() if descending else Activity.id.asc()
     if sort == "date":
         return [primary, tie]
@@ -224,7 +262,7 @@ def list_rows(
 def list_ids(session: Session, f: ActivityFilter, *, sort: str = "date", descending: bool = True) -> list[int]:
     """Every matching id in display order: the register pages through slices of this list."""
     order = _order(sort, descending)
-    if sort == "date" and search_terms(f.text):
+    if sort == "date" and search_terms(f.text) and is_sqlite(session):
         # Walking the date index would fetch each matching row at random (seconds when a
         # one-letter term matches everything); a plain scan plus a sort is far cheaper.
         direction = "DESC" if descending else "ASC"

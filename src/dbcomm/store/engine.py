@@ -1,4 +1,9 @@
-"""Opening the database: SQLite in WAL mode, foreign keys on, clear errors."""
+"""Opening the database: SQLite in WAL mode (one file), or a shared PostgreSQL server; clear errors.
+
+Writers are serialised on both: SQLite's ``BEGIN IMMEDIATE`` takes the file's write lock, and on
+PostgreSQL every write transaction first takes one transaction-level advisory lock. The audit
+chain, document numbering and the version checks of optimistic locking rely on that order.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,51 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dbcomm.domain.roles import Actor
-from dbcomm.errors import BusyError, DatabaseOpenError, UserError
+from dbcomm.errors import BusyError, DatabaseOpenError, ServerUnavailableError, UserError
 from dbcomm.i18n import _
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 8.0
+SERVER_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+WRITE_LOCK_KEY = 386_2030  # the advisory lock that serialises writers on a server
+CONNECT_TIMEOUT_S = 5
+
+
+def is_server_url(target: object) -> bool:
+    return isinstance(target, str) and target.strip().lower().startswith(SERVER_SCHEMES)
+
+
+def server_url(text: str) -> URL:
+    """The SQLAlchemy URL of a ``postgresql://`` address, with dbcomm's driver."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    raw = text.strip()
+    if raw.lower().startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://"):]
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise DatabaseOpenError(_("“{url}” is not a valid database server address. It looks like "
+                                  "postgresql://user@server/database.").format(url=text), "bad_url") from exc
+    if url.get_backend_name() != "postgresql" or not url.database:
+        raise DatabaseOpenError(_("“{url}” is not a valid database server address. It looks like "
+                                  "postgresql://user@server/database.").format(url=text), "bad_url")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def server_label(url: URL) -> str:
+    """The address as shown to people: never the password."""
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    user = f"{url.username}@" if url.username else ""
+    return f"postgresql://{user}{host}{port}/{url.database}"
 
 
 def _check_file(path: Path) -> None:
@@ -93,8 +132,32 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
+def make_server_engine(url: URL) -> Engine:
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=2, max_overflow=4,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dbcomm"},
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+    return engine
+
+
+SERVER_GONE = ("could not connect", "connection refused", "server closed the connection", "terminating connection",
+               "connection timeout", "timeout expired", "connection is closed", "the connection is lost",
+               "could not translate host name", "no route to host", "network is unreachable",
+               "consuming input failed", "server conn crashed", "the database system is")
+
+
 def translate_db_error(exc: Exception) -> UserError:
     text = str(exc).lower()
+    if any(marker in text for marker in SERVER_GONE):
+        return ServerUnavailableError(
+            _("The database server cannot be reached; nothing was saved. Check the network cable or ask "
+              "whoever looks after the server; dbcomm reconnects by itself when the server is back."))
     if "locked" in text or "busy" in text:
         return BusyError(
             _("The database is busy: another dbcomm window is saving. Nothing was saved; "
@@ -114,22 +177,43 @@ def translate_db_error(exc: Exception) -> UserError:
 class Database:
     """One open database: the engine and the two kinds of session (read, write)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path).resolve()
-        _check_file(self.path)
+    def __init__(self, target: Path | str):
         # Who is working: set at login (services.auth); None before anyone logged in.
         self.actor: Actor | None = None
         self.accounts_exist: bool | None = None  # cached by services.auth
-        self.engine = make_engine(self.path)
+        self.url: URL | None = None
+        self.shared_attachments: Path | None = None  # set from the server's settings at opening
+        if is_server_url(target):
+            self.url = server_url(str(target))
+            self.label = server_label(self.url)
+            # This workstation's own folder for the server database (its copies of evidence files).
+            from dbcomm.paths import server_folder
+
+            self.path = server_folder(self.url.host or "localhost", self.url.port, self.url.database or "")
+            self.engine = make_server_engine(self.url)
+        else:
+            self.path = Path(target).resolve()
+            _check_file(self.path)
+            self.label = str(self.path)
+            self.engine = make_engine(self.path)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(sqlite_immediate=True), expire_on_commit=False
         )
 
     @property
+    def is_server(self) -> bool:
+        """A shared PostgreSQL server rather than one SQLite file on this computer."""
+        return self.url is not None
+
+    @property
     def attachments_dir(self) -> Path:
+        """Evidence files: beside the database file; for a server, the office's shared folder when
+        one is set (``shared_attachments``), else this workstation's own folder."""
         from dbcomm.paths import attachments_dir_for
 
+        if self.shared_attachments is not None:
+            return self.shared_attachments
         return attachments_dir_for(self.path)
 
     @contextmanager

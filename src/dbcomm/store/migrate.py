@@ -30,6 +30,8 @@ def current_revision(db: Database) -> str | None:
     WAL mode on connect, which rewrites its header, and a file that turns out not to be ours
     (or to be too new) must be left exactly as it was.
     """
+    if db.is_server:
+        return _server_revision(db)
     if not db.path.is_file() or db.path.stat().st_size == 0:
         return None
     try:
@@ -58,6 +60,42 @@ def current_revision(db: Database) -> str | None:
         raise translate_db_error(exc) from exc
     finally:
         con.close()
+
+
+def _server_revision(db: Database) -> str | None:
+    """The same answer for a server database; connection problems become plain messages."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with db.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables:
+                return "" if tables else None
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return row[0] if row else None
+    except DBAPIError as exc:
+        raise server_open_error(db, exc) from exc
+
+
+def server_open_error(db: Database, exc: Exception) -> DatabaseOpenError:
+    """Why a server database cannot be opened, in words an office can pass on."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else ""
+    low = str(exc).lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        return DatabaseOpenError(_("The database server {server} refused the user name or password. Check the "
+                                   "address, or the password file of this computer.").format(server=db.label),
+                                 "server_login")
+    if "does not exist" in low and "database" in low:
+        return DatabaseOpenError(_("The database server has no database called “{name}”. Ask whoever set up "
+                                   "the server to create it (see the deployment guide).").format(
+                                       name=db.url.database if db.url else ""), "server_no_database")
+    if "permission denied" in low:
+        return DatabaseOpenError(_("The database server {server} does not allow this user to work in that "
+                                   "database: {reason}").format(server=db.label, reason=reason), "server_denied")
+    return DatabaseOpenError(_("The database server {server} cannot be reached: {reason}. Check that the server "
+                               "is on and the network works, then start dbcomm again.").format(
+                                   server=db.label, reason=reason), "server_unreachable")
 
 
 def _alembic_config(connection):  # type: ignore[no-untyped-def]
@@ -101,6 +139,12 @@ def upgrade(db: Database, safety_copy: Callable[[Database, str], Path | None] | 
     if rev == HEAD_REVISION:
         return None
     if rev == "":
+        if db.is_server:
+            raise DatabaseOpenError(
+                _("The database {server} belongs to another application (it has tables, but not dbcomm's). "
+                  "Nothing was changed in it. Give dbcomm a database of its own.").format(server=db.label),
+                "not_a_database",
+            )
         raise DatabaseOpenError(
             _("{path} is an SQLite database, but not one made by dbcomm. Nothing was changed "
               "in it.").format(path=db.path),
@@ -113,6 +157,9 @@ def upgrade(db: Database, safety_copy: Callable[[Database, str], Path | None] | 
             "newer_version",
         )
     copy = None
+    if db.is_server:
+        _upgrade_server(db)
+        return None
     if rev is not None:
         copy = (safety_copy(db, f"migration-{HEAD_REVISION}") if safety_copy
                 else backup_copy(db, f"before-{HEAD_REVISION}"))
@@ -127,3 +174,20 @@ def upgrade(db: Database, safety_copy: Callable[[Database, str], Path | None] | 
                 return copy
         command.upgrade(_alembic_config(conn), "head")
     return copy
+
+
+def _upgrade_server(db: Database) -> None:
+    """Migrate a server database. Its backups are the server's (pg_dump, see the deployment guide)."""
+    from alembic import command
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with db.engine.execution_options(sqlite_immediate=True).begin() as conn:
+            # Under the write lock: another workstation may have just migrated it.
+            done = None
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is not None:
+                done = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if done != HEAD_REVISION:
+                command.upgrade(_alembic_config(conn), "head")
+    except DBAPIError as exc:
+        raise server_open_error(db, exc) from exc

@@ -48,7 +48,7 @@ from dbcomm.domain.vocab import (
     SEXES,
     SUBTYPES,
 )
-from dbcomm.errors import PermissionDenied, UserError, ValidationFailed
+from dbcomm.errors import ConflictError, PermissionDenied, UserError, ValidationFailed
 from dbcomm.i18n import _, format_date, format_number
 from dbcomm.services import activities, auth, orgs
 from dbcomm.services import attachments as attachment_store
@@ -516,7 +516,9 @@ class ActivityDialog(QDialog):
             if self.record is None:
                 rec = activities.create(self.db, value)
             else:
-                rec = activities.update(self.db, self.record.id, value, self.record.version)
+                rec = self._update(value)
+                if rec is None:
+                    return None
         except ValidationFailed as exc:
             self._show_errors(exc)
             return None
@@ -529,6 +531,25 @@ class ActivityDialog(QDialog):
         else:
             self._reset_for_next(rec)
         return rec.id
+
+    def _update(self, value: ActivityInput) -> ActivityRecord | None:
+        """Save over the opened version; if someone saved first, show both and let the person choose."""
+        assert self.record is not None
+        expected = self.record.version
+        while True:
+            try:
+                return activities.update(self.db, self.record.id, value, expected)
+            except ConflictError as exc:
+                if exc.details is None:
+                    raise
+                choice = interaction.get().resolve_conflict(self, str(exc), exc.details)
+                if choice == "save_mine":
+                    expected = exc.details.current_version  # over the version just shown (asked again if it moved)
+                    continue
+                if choice == "keep_theirs":
+                    self.saved.emit(self.record.id)  # the register shows the saved version
+                    self.reject()
+                return None
 
     def _reset_for_next(self, rec: ActivityRecord) -> None:
         """'Save and new': keep date, form, kind, place, languages and links; clear the rest."""

@@ -259,15 +259,19 @@ def run_blocking(title: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
-def recover_at_start(exc: UserError, db_path: Path | None) -> Database | None:
+def recover_at_start(exc: UserError, db_path: Path | str | None) -> Database | None:
     """The database did not open: say why and, if it is damaged, offer the latest good backup.
 
     Returns the restored, opened database, or None (the app then stops).
     """
-    from dbcomm.paths import default_db_path
+    from dbcomm.paths import default_database, default_db_path
+    from dbcomm.store.engine import is_server_url
 
     it = interaction.get()
     title = _("dbcomm cannot open the database")
+    if is_server_url(db_path) or (db_path is None and is_server_url(default_database())):
+        it.error(None, title, str(exc))  # a server's recovery is the server's (docs/deployment.md)
+        return None
     path = Path(db_path or default_db_path()).resolve()
     reason = getattr(exc, "reason", "")
     if not (reason == "damaged" or (reason == "not_a_database" and backup.list_backups(path))):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from dbcomm.domain.models import ConflictDetails
 from dbcomm.i18n import _
 
 
@@ -45,6 +46,14 @@ class Interaction:
     def choose_folder(self, parent: QWidget | None, title: str) -> Path | None:
         name = QFileDialog.getExistingDirectory(parent, title)
         return Path(name) if name else None
+
+    def resolve_conflict(self, parent: QWidget | None, message: str, details: ConflictDetails) -> str:
+        """Both versions of a record side by side: "keep_theirs", "save_mine" or "back"."""
+        from dbcomm.ui.conflict_dialog import ConflictDialog
+
+        dialog = ConflictDialog(message, details, parent)
+        dialog.exec()
+        return dialog.choice
 
 
 current: Interaction = Interaction()

@@ -254,6 +254,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_target')),
     sa.UniqueConstraint('indicator_id', 'year', name=op.f('uq_indicator_target_indicator_id'))
     )
+    if op.get_bind().dialect.name != "sqlite":
+        # On a server: a trigram index over the folded text (PostgreSQL's pg_trgm, a trusted
+        # extension the database owner may create); substring search uses it directly.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE INDEX ix_activity_search_trgm ON activity USING gin (search_text gin_trgm_ops)")
+        # Sort keys are compared byte by byte, as in SQLite, whatever the database's own locale.
+        op.execute('ALTER TABLE activity ALTER COLUMN title_sort TYPE text COLLATE "C"')
+        op.execute('ALTER TABLE organisation ALTER COLUMN name_sort TYPE text COLLATE "C"')
+        return
     # Diacritic-insensitive substring search: a trigram index over the folded text,
     # kept in step with the activity table by triggers.
     op.execute(
@@ -277,6 +286,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP INDEX IF EXISTS ix_activity_search_trgm")
     for trigger in ("activity_fts_ai", "activity_fts_ad", "activity_fts_au"):
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     op.execute("DROP TABLE IF EXISTS activity_fts")
