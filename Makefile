@@ -26,7 +26,7 @@ LINUX_DEB_PACKAGES := debootstrap
 BENCH_DEB_PACKAGES := libreoffice-writer-nogui
 
 .PHONY: help run demo test lint typecheck bench translations extract sysdeps screenshots clean \
-  dist-windows check-windows lock-windows dist-linux check-linux dist-check
+  dist-windows check-windows lock-windows dist-linux check-linux dist-check installer-screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -70,10 +70,7 @@ test: $(STAMP) translations lint  ## set up and run the whole test suite
 
 bench: $(STAMP) translations  ## measure speed at province scale (100,000 activities)
 	@scripts/sysdeps.sh --optional $(BENCH_DEB_PACKAGES)
-	$(BIN)/python bench/bench_register.py
-	$(BIN)/python bench/bench_reports.py
-	$(BIN)/python bench/bench_signing.py
-	$(BIN)/python bench/bench_exchange.py
+	$(BIN)/python bench/bench_all.py --readme
 
 screenshots: $(STAMP) translations  ## regenerate the README screenshots
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/img
@@ -100,6 +97,9 @@ check-linux: dist-linux  ## run the Linux bundle's self-test in a clean Debian 1
 	bash installer/linux/check.sh
 
 dist-check: check-windows check-linux  ## build both installers and check them
+
+installer-screenshots: dist-windows  ## the installer's pages and the first start, for docs/install.md
+	$(BIN)/python scripts/installer_screenshots.py
 
 clean:  ## remove the virtual environment and build output
 	rm -rf $(VENV) build dist src/*.egg-info src/dbcomm/locale

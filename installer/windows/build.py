@@ -372,9 +372,12 @@ def sign_file(path: Path) -> bool:
     if not p12:
         return False
     signed = path.with_suffix(path.suffix + ".signed")
+    # A timestamp keeps the signature valid after the certificate expires; it needs the timestamp
+    # server, so it is added only when one is named (DBCOMM_SIGN_TIMESTAMP_URL).
+    stamp = os.environ.get("DBCOMM_SIGN_TIMESTAMP_URL", "")
     subprocess.run(["osslsigncode", "sign", "-pkcs12", p12, "-pass", os.environ.get("DBCOMM_SIGN_PASSWORD", ""),
-                    "-n", "dbcomm", "-h", "sha256", "-in", str(path), "-out", str(signed)], check=True,
-                   capture_output=True)
+                    "-n", "dbcomm", "-h", "sha256", *(["-ts", stamp] if stamp else []), "-in", str(path),
+                    "-out", str(signed)], check=True, capture_output=True)
     signed.replace(path)
     return True
 
@@ -386,7 +389,8 @@ def make_installer(stage: Path, ver: str, out: Path) -> Path:
     target = out / f"dbcomm-{ver}-setup.exe"
     partial = target.with_suffix(".exe.part")
     defines = [f"-DVERSION={ver}", f"-DVERSION4={_windows_version(ver).replace(',', '.')}",
-               f"-DSTAGE={stage}", f"-DOUTFILE={partial}", f"-DICON={ROOT / 'src/dbcomm/icons/dbcomm.ico'}"]
+               f"-DSTAGE={stage}", f"-DOUTFILE={partial}", f"-DICON={ROOT / 'src/dbcomm/icons/dbcomm.ico'}",
+               f"-DWIZARD_BMP={HERE / 'wizard.bmp'}"]
     if os.environ.get("DBCOMM_SIGN_P12"):
         defines.append(f"-DSIGN_COMMAND={sys.executable} {HERE / 'build.py'} --sign-only")
     run = subprocess.run(["makensis", "-V2", "-INPUTCHARSET", "UTF8", *defines, str(HERE / "dbcomm.nsi")],

@@ -44,8 +44,9 @@ class Prefix:
         self.folder = folder
         self.env = dict(os.environ, WINEPREFIX=str(folder), WINEARCH="win64", WINEDEBUG="-all",
                         # no Mono/Gecko prompts; Python's platform module crashes on Wine's WMI;
-                        # Qt's colour functions come from the stand-in, not Wine's partial mscms
-                        WINEDLLOVERRIDES="mscoree,mshtml=;wbemprox=;mscms=n",
+                        # Qt's colour functions come from the stand-in, not Wine's partial mscms;
+                        # no menu entries or desktop links for the test prefix on this machine
+                        WINEDLLOVERRIDES="mscoree,mshtml=;wbemprox=;mscms=n;winemenubuilder.exe=d",
                         WINEQT_QPA_PLATFORM="offscreen", DISPLAY="")
         user = os.environ.get("USER") or os.environ.get("LOGNAME") or "root"
         self.local = folder / "drive_c" / "users" / user / "AppData" / "Local"

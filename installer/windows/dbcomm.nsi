@@ -15,6 +15,7 @@ AllowSkipFiles off
 !include MUI2.nsh
 !include FileFunc.nsh
 !include LogicLib.nsh
+!include Sections.nsh
 
 !define APP "dbcomm"
 !define APP_VI "dbcomm – Truyền thông xã hội học tập"
@@ -26,7 +27,9 @@ OutFile "${OUTFILE}"
 InstallDir "$LOCALAPPDATA\Programs\dbcomm"
 InstallDirRegKey HKCU "Software\dbcomm" "InstallDir"
 BrandingText "dbcomm ${VERSION}"
-ShowInstDetails show
+ShowInstDetails hide
+ShowUninstDetails hide
+SpaceTexts none
 
 !ifdef SIGN_COMMAND
 !uninstfinalize '${SIGN_COMMAND} "%1"'
@@ -46,7 +49,19 @@ VIAddVersionKey /LANG=1066 "LegalCopyright" "GPL-3.0-or-later"
 !define MUI_ABORTWARNING
 !define MUI_FINISHPAGE_RUN "$INSTDIR\dbcomm.exe"
 !define MUI_FINISHPAGE_RUN_TEXT "$(RunNow)"
-!define MUI_UNCOMPONENTSPAGE_SMALLDESC
+!define MUI_COMPONENTSPAGE_SMALLDESC
+!define MUI_WELCOMEFINISHPAGE_BITMAP "${WIZARD_BMP}"
+!define MUI_UNWELCOMEFINISHPAGE_BITMAP "${WIZARD_BMP}"
+!define MUI_WELCOMEPAGE_TEXT "$(WelcomeText)"
+!define MUI_UNFINISHPAGE_NOAUTOCLOSE
+!define MUI_LANGDLL_ALLLANGUAGES
+!define MUI_LANGDLL_WINDOWTITLE "Cài đặt dbcomm / dbcomm setup"
+!define MUI_LANGDLL_INFO "Chọn ngôn ngữ của trình cài đặt.$\r$\nChoose the installer's language."
+!define MUI_LANGDLL_REGISTRY_ROOT HKCU
+!define MUI_LANGDLL_REGISTRY_KEY "Software\dbcomm"
+!define MUI_LANGDLL_REGISTRY_VALUENAME "InstallerLanguage"
+
+Var UnDone  ; the uninstaller's last words: whether the office's data was kept, and where
 
 !insertmacro MUI_PAGE_WELCOME
 !insertmacro MUI_PAGE_DIRECTORY
@@ -55,10 +70,21 @@ VIAddVersionKey /LANG=1066 "LegalCopyright" "GPL-3.0-or-later"
 !insertmacro MUI_UNPAGE_CONFIRM
 !insertmacro MUI_UNPAGE_COMPONENTS
 !insertmacro MUI_UNPAGE_INSTFILES
+!define MUI_FINISHPAGE_TEXT "$UnDone"
+!insertmacro MUI_UNPAGE_FINISH
 
 !insertmacro MUI_LANGUAGE "Vietnamese"
 !insertmacro MUI_LANGUAGE "English"
+!insertmacro MUI_RESERVEFILE_LANGDLL
 
+LangString WelcomeText 1066 "Trình cài đặt sẽ cài dbcomm ${VERSION} cho tài khoản Windows của bạn — không cần quyền quản trị, không cần mạng.$\r$\n$\r$\nNếu máy đã có dbcomm, bản mới sẽ thay bản cũ; sổ hoạt động, báo cáo và bản sao lưu của cơ quan được giữ nguyên.$\r$\n$\r$\nNhấn Tiến để tiếp tục."
+LangString WelcomeText 1033 "This will install dbcomm ${VERSION} for your Windows account — no administrator rights and no network needed.$\r$\n$\r$\nIf dbcomm is already installed, the new version replaces the old one; the office's register, reports and backups are kept.$\r$\n$\r$\nClick Next to continue."
+LangString DataKept 1066 "Dữ liệu của cơ quan được giữ lại trong $LOCALAPPDATA\dbcomm (dùng lại khi cài lại dbcomm)."
+LangString DataKept 1033 "The office's data is kept in $LOCALAPPDATA\dbcomm (used again if dbcomm is installed again)."
+LangString UnDoneKept 1066 "dbcomm đã được gỡ khỏi máy tính.$\r$\n$\r$\nDữ liệu của cơ quan (sổ hoạt động, báo cáo, bản sao lưu) vẫn được giữ trong $LOCALAPPDATA\dbcomm và sẽ được dùng lại khi cài lại dbcomm."
+LangString UnDoneKept 1033 "dbcomm has been removed from this computer.$\r$\n$\r$\nThe office's data (register, reports, backups) is kept in $LOCALAPPDATA\dbcomm and is used again if dbcomm is installed again."
+LangString UnDoneDeleted 1066 "dbcomm và dữ liệu của cơ quan đã được xóa khỏi máy tính."
+LangString UnDoneDeleted 1033 "dbcomm and the office's data have been removed from this computer."
 LangString RunNow 1066 "Mở dbcomm ngay"
 LangString RunNow 1033 "Start dbcomm now"
 LangString StillRunning 1066 "dbcomm đang mở. Hãy đóng dbcomm (lưu công việc đang làm) rồi bấm Thử lại."
@@ -73,10 +99,10 @@ LangString ShortcutDesc 1066 "Ghi nhận hoạt động truyền thông và lậ
 LangString ShortcutDesc 1033 "Log communication activities and report on Plan 386/KH-UBND"
 LangString SecProgram 1066 "Chương trình dbcomm"
 LangString SecProgram 1033 "The dbcomm program"
-LangString SecData 1066 "Xóa cả dữ liệu của cơ quan (sổ hoạt động, báo cáo, bản sao lưu)"
-LangString SecData 1033 "Also delete the office's data (register, reports, backups)"
-LangString SecDataDesc 1066 "Không đánh dấu thì dữ liệu được giữ lại để dùng khi cài lại."
-LangString SecDataDesc 1033 "Leave unticked to keep the data for a later installation."
+LangString SecData 1066 "Xóa cả dữ liệu của cơ quan"
+LangString SecData 1033 "Also delete the office's data"
+LangString SecDataDesc 1066 "Sổ hoạt động, báo cáo, bản sao lưu. Không đánh dấu thì dữ liệu được giữ lại để dùng khi cài lại."
+LangString SecDataDesc 1033 "Register, reports, backups. Leave unticked to keep them for a later installation."
 LangString ConfirmData 1066 "Xóa vĩnh viễn toàn bộ dữ liệu của cơ quan trong $LOCALAPPDATA\dbcomm? Không thể hoàn tác."
 LangString ConfirmData 1033 "Permanently delete all of the office's data in $LOCALAPPDATA\dbcomm? This cannot be undone."
 
@@ -98,6 +124,8 @@ Var old
 
 Function .onInit
   !insertmacro CHECK_NOT_RUNNING
+  StrCpy $LANGUAGE 1066  ; Vietnamese first, whatever the language of Windows
+  !insertmacro MUI_LANGDLL_DISPLAY
 FunctionEnd
 
 Function .onInstFailed
@@ -203,7 +231,17 @@ Section /o "un.$(SecData)" UnSecData
   RMDir /r "$LOCALAPPDATA\dbcomm"
 SectionEnd
 
+Section "-un.Said"
+  ${If} ${FileExists} "$LOCALAPPDATA\dbcomm\*.*"
+    DetailPrint "$(DataKept)"
+    StrCpy $UnDone "$(UnDoneKept)"
+  ${Else}
+    StrCpy $UnDone "$(UnDoneDeleted)"
+  ${EndIf}
+SectionEnd
+
 Function un.onInit
+  !insertmacro MUI_UNGETLANGUAGE
   !insertmacro CHECK_NOT_RUNNING
   ; Silent uninstall keeps the data unless IT staff ask: uninstall.exe /S /DELETEDATA
   ${GetParameters} $0

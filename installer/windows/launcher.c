@@ -60,7 +60,8 @@ int wmain(void) {
     ZeroMemory(&si, sizeof si);
     si.cb = sizeof si;
     ZeroMemory(&pi, sizeof pi);
-    if (!CreateProcessW(python, command, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+    /* Commands share the console (or the caller's pipes); the window needs no handles of ours. */
+    if (!CreateProcessW(python, command, NULL, NULL, GUI ? FALSE : TRUE, 0, NULL, NULL, &si, &pi)) {
         fail(L"CreateProcessW", GetLastError());
         return 9;
     }
