@@ -103,7 +103,7 @@ class Cluster:
         name = "t_" + uuid.uuid4().hex[:12]
         for _attempt in range(50):  # the template must have no connection left while it is copied
             try:
-                self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
                 break
             except Exception as exc:  # noqa: BLE001 - "being accessed by other users": wait a moment
                 if "being accessed" not in str(exc):

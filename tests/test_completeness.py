@@ -14,8 +14,6 @@ from dbcomm.services import completeness, orgs, settings
 from dbcomm.services.orgs import OrgFields
 from dbcomm.store.models import ReceivedReport
 
-BOTH_ENGINES = True  # the same on a shared PostgreSQL server
-
 TODAY = date(2026, 10, 20)
 OFFICE = OfficeIdentity(
     name="Sở Văn hóa, Thể thao và Du lịch", parent_agency="UBND tỉnh Điện Biên", kind="department",

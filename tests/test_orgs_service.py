@@ -14,8 +14,6 @@ from dbcomm.errors import ImportFileError, UserError, ValidationFailed
 from dbcomm.services import activities, orgs
 from dbcomm.services.orgs import OrgFields
 
-BOTH_ENGINES = True  # the same on a shared PostgreSQL server
-
 
 @pytest.fixture
 def db_path(copied_db_path):

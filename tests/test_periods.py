@@ -8,8 +8,6 @@ import pytest
 
 from dbcomm.domain.periods import Cutoff, PeriodError, PeriodKind, parse_period, period_containing
 
-BOTH_ENGINES = True  # the same on a shared PostgreSQL server
-
 CAL, D15 = Cutoff.CALENDAR, Cutoff.DAY15
 
 

@@ -15,8 +15,6 @@ from dbcomm.services import activities, plans
 from dbcomm.services.database import open_database
 from dbcomm.services.plans import PlanFields
 
-BOTH_ENGINES = True  # the same on a shared PostgreSQL server
-
 
 @pytest.fixture
 def db_path(copied_db_path):

@@ -11,8 +11,6 @@ from dbcomm.errors import ValidationFailed
 from dbcomm.services import settings
 from dbcomm.services.database import open_database
 
-BOTH_ENGINES = True  # the same on a shared PostgreSQL server
-
 
 @pytest.fixture
 def db_path(copied_db_path):

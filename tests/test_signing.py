@@ -91,13 +91,14 @@ def test_an_expired_certificate_is_refused_with_its_dates(test_pki):
         signing.check_usable(identity)
     message = str(caught.value)
     assert "expired" in message
-    assert identity.not_after.strftime("%d/%m/%Y") in message
-    assert identity.not_before.strftime("%d/%m/%Y") in message
+    # the dates are said in Vietnam's time, whatever the hour of the day in UTC
+    assert identity.not_after.astimezone(signing.VN_TIME).strftime("%d/%m/%Y") in message
+    assert identity.not_before.astimezone(signing.VN_TIME).strftime("%d/%m/%Y") in message
 
 
 def test_a_certificate_not_valid_yet_is_refused(test_pki):
     identity = signing.load_pkcs12(test_pki.leader, test_pki.password)
-    with pytest.raises(UserError, match=identity.not_before.strftime("%d/%m/%Y")):
+    with pytest.raises(UserError, match=identity.not_before.astimezone(signing.VN_TIME).strftime("%d/%m/%Y")):
         signing.check_usable(identity, identity.not_before - timedelta(days=1))
 
 

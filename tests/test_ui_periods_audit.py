@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from PySide6.QtCore import Qt
@@ -13,6 +13,7 @@ from dbcomm.domain.roles import PeriodState, Role
 from dbcomm.errors import PermissionDenied
 from dbcomm.i18n import _, format_date
 from dbcomm.services import activities, audit, auth, periods, plans, settings
+from dbcomm.services.signing import VN_TIME
 from dbcomm.ui.main_window import MainWindow
 from dbcomm.ui.periods_view import NoteDialog, PeriodsView
 from ui_helpers import (
@@ -152,7 +153,7 @@ def test_an_approved_period_refuses_edits_until_the_leader_reopens_it(qtbot, db,
 
     assert d.isVisible()
     expected = _("Period {key} was approved on {date} by {name}.").format(
-        key=QUARTER, date=format_date(date.today()), name="Lò Văn Thắng")
+        key=QUARTER, date=format_date(datetime.now(VN_TIME).date()), name="Lò Văn Thắng")  # said in Vietnam's time
     assert expected in d.summary_error.text()
     assert d.summary_error.isVisible()
     after = the_activity(db)
