@@ -36,7 +36,11 @@ PROVINCE_OFFICE = dict(
 
 def build_database(rows: int, *, name: str = "province", office: dict[str, str] | None = None,
                    seed: int = 2030, start: date = date(2022, 3, 1), end: date = date(2026, 11, 1)) -> Path:
-    """A reproducible register (seeded), built once and reused: by default the province's."""
+    """A reproducible register (seeded), built once and reused: by default the province's 45 offices."""
+    if name == "province" and office is None:
+        import province
+
+        return province.build(rows)
     from dbcomm.domain.models import OfficeIdentity
     from dbcomm.services import demo, settings
     from dbcomm.services.database import open_database

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -106,14 +107,16 @@ def main() -> int:
     head = f"{'scenario':46} {'dbcomm s':>8} {'pdfsig s':>9} {'ratio':>6} {'target':>7}  met"
     print(head)
     print("-" * len(head))
-    out_rows = []
+    out_rows: list[dict[str, object]] = []
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for name, value, base, target in rows:
         ratio = base / value if base else None
         print(f"{name:46} {value:8.3f} {'' if base is None else f'{base:9.3f}':>9} "
               f"{'' if ratio is None else f'{ratio:5.2f}×':>6} {'< ' + str(target):>7}  "
               f"{'yes' if value < target else 'NO'}")
         out_rows.append({"scenario": name, "seconds": round(value, 4), "pdfsig_s": None if base is None
-                         else round(base, 4), "target_s": target, "met": value < target})
+                         else round(base, 4), "target_s": target, "met": value < target,
+                         "peak_mb": round(peak_mb, 1) if not out_rows else None})
     print("\nBaseline: poppler's pdfsig verifying the same two-signature file (ratio = pdfsig ÷ dbcomm).")
     RESULTS.mkdir(exist_ok=True)
     record = {"when": datetime.now().isoformat(timespec="seconds"), "machine": machine(),

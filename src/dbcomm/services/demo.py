@@ -7,6 +7,9 @@ Rows are written with bulk inserts in one transaction.
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,6 +22,7 @@ from dbcomm.store.models import (
     ActivityNode,
     ActivityProgramme,
     ActivityReach,
+    Attachment,
     CommForm,
     Organisation,
     Plan,
@@ -97,6 +101,16 @@ LANG_BY_FORM = {
 }
 
 
+@dataclass(frozen=True)
+class EvidenceFile:
+    """An evidence file already in the office's store, which generated activities may refer to."""
+
+    sha256: str
+    size: int
+    mime: str
+    filename: str
+
+
 def set_demo_office(db: Database) -> None:
     """A demo office identity (only where none is set), and setup marked as done."""
     from dbcomm.domain.models import OfficeIdentity
@@ -145,11 +159,17 @@ def _random_day(rng: random.Random, start: date, end: date) -> date:
 
 
 def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | None = None,
-             start: date = date(2022, 3, 1)) -> int:
-    """Add ``count`` demo activities to the default plan; returns how many were added."""
+             start: date = date(2022, 3, 1), place_ids: Sequence[int] | None = None,
+             uuid_seed: str | None = None, evidence: Sequence[EvidenceFile] = ()) -> int:
+    """Add ``count`` demo activities to the default plan; returns how many were added.
+
+    ``place_ids`` replaces the demo communes; with ``uuid_seed`` the activities' identifiers are
+    derived from it (the same seed gives the same register, identifiers included); ``evidence``
+    is a pool of stored files that about a third of the activities cite (one to three each).
+    """
     rng = random.Random(seed)
     end = end or date.today()
-    place_ids = ensure_demo_communes(db)
+    place_ids = list(place_ids) if place_ids is not None else ensure_demo_communes(db)
     now = utcnow()
     with db.write() as s:
         plan = s.scalar(select(Plan).order_by(Plan.is_default.desc(), Plan.id))
@@ -165,6 +185,7 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
         links: list[dict[str, Any]] = []
         progs: list[dict[str, Any]] = []
         reach: list[dict[str, Any]] = []
+        cited: list[dict[str, Any]] = []
         for i in range(count):
             code = rng.choices(form_codes, [weights.get(c, 1) for c in form_codes])[0]
             subtype, template = rng.choice(TEMPLATES.get(code, TEMPLATES["F5"]))
@@ -183,8 +204,9 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
             description = rng.choice(DESCRIPTIONS).format(topic=topic)
             cost = rng.choice([0, 0, 0, 500_000, 1_200_000, 3_000_000])
             aid = next_id + i
-            acts.append({
-                "id": aid, "uuid": new_uuid(), "created_at": now, "updated_at": now, "version": 1,
+            ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbcomm:{uuid_seed}:{i}")) if uuid_seed else new_uuid()
+            acts.append({"uuid": ident,
+                "id": aid, "created_at": now, "updated_at": now, "version": 1,
                 "deleted_at": None, "plan_id": plan.id, "form_id": forms[code], "subtype": subtype,
                 "date_start": day, "date_end": (day + timedelta(days=rng.randint(1, 6))) if subtype == "event" and rng.random() < 0.2 else None,
                 "title": title, "title_fold": fold(title), "title_sort": vi_sort_key(title),
@@ -207,9 +229,14 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
             reach.append({"activity_id": aid, "dimension": "ethnic", "category": "kinh", "count": reach_total - thai - hmong})
             audience = "pupils" if code == "F4" else rng.choice(["public", "rural_workers", "families", "officials"])
             reach.append({"activity_id": aid, "dimension": "audience", "category": audience, "count": reach_total})
+            if evidence and rng.random() < 0.35:
+                for ev in rng.sample(list(evidence), k=min(len(evidence), rng.choice([1, 1, 2, 3]))):
+                    cited.append({"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbcomm:{ident}:{ev.sha256}")),
+                                  "created_at": now, "updated_at": now, "version": 1, "activity_id": aid,
+                                  "filename": ev.filename, "mime": ev.mime, "size": ev.size, "sha256": ev.sha256})
         batch = 20_000
         tables: list[tuple[list[dict[str, Any]], Any]] = [
-            (acts, Activity), (links, ActivityNode), (progs, ActivityProgramme), (reach, ActivityReach)]
+            (acts, Activity), (links, ActivityNode), (progs, ActivityProgramme), (reach, ActivityReach), (cited, Attachment)]
         for rows, model in tables:
             for k in range(0, len(rows), batch):
                 s.execute(insert(model), rows[k:k + batch])
