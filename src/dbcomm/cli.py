@@ -168,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_parser("show", help=_("which database this computer opens, and where evidence files go"))
     sf = srv.add_parser("files", help=_("the office's shared folder for evidence files (every workstation)"))
     sf.add_argument("folder", nargs="?", type=Path, help=_("a network folder; without it, each computer its own"))
+    sc = srv.add_parser("copy", help=_(
+        "copy this computer's database file (every table, the audit trail, reports, accounts) into an empty "
+        "server database"))
+    sc.add_argument("url", help=_("postgresql://user@server/database (the password from the password file)"))
+    sc.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                    help=_("the database file to copy (default: this computer's own database file)"))
+    sc.add_argument("--files", type=Path, metavar="FOLDER", help=_(
+        "the office's shared folder for evidence files: the files are copied there and every workstation "
+        "uses it"))
 
     ver = sub.add_parser("verify", help=_("check the digital signatures of a PDF file (no database needed)"))
     ver.add_argument("file", type=Path, metavar="FILE.pdf")
@@ -373,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         return _verify_main(args)  # works on the PDF alone: no database is opened
     if args.command == "self-test":
         return _self_test_main(args)  # a database of its own, in a temporary folder
-    if args.command == "server" and args.action in ("use", "local"):
+    if args.command == "server" and args.action in ("use", "local", "copy"):
         return _server_choice_main(args)  # about this computer's choice, before any database is opened
     from dbcomm.errors import UserError
 
@@ -646,30 +655,59 @@ def _report(db, args) -> int:  # type: ignore[no-untyped-def]
 
 def _server_choice_main(args) -> int:  # type: ignore[no-untyped-def]
     from dbcomm.errors import UserError
-    from dbcomm.paths import default_db_path, server_setting_file
-    from dbcomm.services.database import open_database
-    from dbcomm.services.files import atomic_write_text
-    from dbcomm.store.engine import is_server_url
+    from dbcomm.services import server_setup
 
-    setting = server_setting_file()
-    if args.action == "local":
-        setting.unlink(missing_ok=True)
-        print(_("This computer opens its own database file again: {path}").format(path=default_db_path()))
-        return 0
-    if not is_server_url(args.url):
-        print(_("Error: {message}").format(message=_(
-            "“{url}” is not a valid database server address. It looks like "
-            "postgresql://user@server/database.").format(url=args.url)), file=sys.stderr)
-        return 2
     try:
-        db = open_database(args.url)  # reachable, dbcomm's (or empty: set up now), not too new
+        if args.action == "copy":
+            return _server_copy_main(args)
+        if args.action == "local":
+            print(_("This computer opens its own database file again: {path}").format(
+                path=server_setup.use_local_file()))
+            return 0
+        chosen = server_setup.use_server(args.url)  # checked first: reachable, dbcomm's or empty, not too new
     except UserError as exc:
         print(_("Error: {message}").format(message=exc), file=sys.stderr)
         return 2
-    label = db.label
-    db.close()
-    atomic_write_text(setting, args.url.strip() + "\n")
-    print(_("This computer now opens {server}.").format(server=label))
+    except EOFError:
+        print(_("Error: no password was given. Without a terminal, set DBCOMM_PASSWORD."), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_("Cancelled."), file=sys.stderr)  # the copy's transaction was rolled back
+        return 130
+    print(_("This computer now opens {server}.").format(server=chosen.label))
+    if chosen.password_file is not None:
+        print(_("The password was put in the password file {path}, not in dbcomm's settings.").format(
+            path=chosen.password_file))
+    return 0
+
+
+def _server_copy_main(args) -> int:  # type: ignore[no-untyped-def]
+    """``server copy``: the file (logged in as --user when it has accounts) into an empty server database."""
+    from dbcomm.i18n import format_number
+    from dbcomm.paths import default_db_path
+    from dbcomm.services import server_copy
+
+    source = (args.source or default_db_path()).resolve()
+    if not source.is_file():
+        print(_("Error: {message}").format(message=_("There is no database file {path}.").format(path=source)),
+              file=sys.stderr)
+        return 2
+    db = _open_logged_in(source, args)
+    shown = {"step": -1}
+
+    def progress(done: int, total: int) -> None:
+        step = 10 * done // total if total else 10
+        if step != shown["step"]:
+            shown["step"] = step
+            print(_("Copying… {percent}%").format(percent=step * 10), file=sys.stderr, flush=True)
+
+    try:
+        result = server_copy.copy_to_server(db, args.url, shared_folder=args.files, progress=progress)
+    finally:
+        db.close()
+    print(result.message)
+    print(_("It took {seconds} s. To work on the server from now on: dbcomm server use {url}").format(
+        seconds=format_number(round(result.seconds, 1)), url=result.server))
     return 0
 
 

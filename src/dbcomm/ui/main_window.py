@@ -25,6 +25,7 @@ from dbcomm.ui.plan_view import PlanView
 from dbcomm.ui.register_view import RegisterView
 from dbcomm.ui.report_editor import ReportEditor
 from dbcomm.ui.reports_view import ReportsView
+from dbcomm.ui.server_dialog import open_server_dialog
 from dbcomm.ui.tasks import run_with_progress
 from dbcomm.ui.verify_dialog import VerifyDialog, local_file
 
@@ -209,6 +210,11 @@ class MainWindow(QMainWindow):
         self.accounts_action = QAction(_("Accounts…"), self)
         self.accounts_action.triggered.connect(self.open_accounts)
         self.admin_menu.addAction(self.accounts_action)
+        self.server_action = QAction(_("Database (this computer or a shared server)…"), self)
+        self.server_action.setObjectName("server_setup")
+        self.server_action.triggered.connect(lambda: open_server_dialog(self))
+        self.server_action.setEnabled(self.actor.can(Perm.EDIT_SETTINGS))
+        self.admin_menu.addAction(self.server_action)
         bar.insertMenu(bar.actions()[-1], self.admin_menu)  # before Help
         allowed = self.actor.can(Perm.MANAGE_USERS)
         self.admin_menu.menuAction().setVisible(allowed)
