@@ -98,6 +98,9 @@ def test_a_wrong_address_is_said_plainly(pg_server):
     with pytest.raises(DatabaseOpenError) as bad:
         open_database("postgresql://")
     assert bad.value.reason == "bad_url"
+    with pytest.raises(DatabaseOpenError) as bad_port:  # a port that is not a number
+        open_database("postgresql://van_thu@may-chu:abc/dbcomm")
+    assert bad_port.value.reason == "bad_url" and "may-chu:abc" in str(bad_port.value)
     with pytest.raises(DatabaseOpenError) as missing:
         open_database(pg_server.url("khong_co_csdl_nay"))
     assert missing.value.reason == "server_no_database" and "khong_co_csdl_nay" in str(missing.value)

@@ -43,7 +43,7 @@ def server_url(text: str) -> URL:
         raw = "postgresql://" + raw[len("postgres://"):]
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseOpenError(_("“{url}” is not a valid database server address. It looks like "
                                   "postgresql://user@server/database.").format(url=text), "bad_url") from exc
     if url.get_backend_name() != "postgresql" or not url.database:
