@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from dbcomm.domain.models import ActivityFilter, ActivityInput, PlanTree, ReachBreakdown
-from dbcomm.domain.text import fold
+from dbcomm.domain.text import fold, vi_sort_key
 from dbcomm.errors import AttachmentError, ConflictError, NotFoundError, ValidationFailed
 from dbcomm.i18n import format_number
 from dbcomm.services import activities, attachments, orgs, plans
@@ -507,6 +507,120 @@ def test_register_sorted_by_date_shows_newest_first(db, register):
     assert [r.date_start for r in rows] == sorted(
         (v.date_start for v in register["values"].values()), reverse=True
     )
+
+
+@pytest.fixture
+def sortable(db, plan):
+    """Activities that tie on every sort key, some without a place, at places whose code-point
+    order is not their Vietnamese order (Ẳ, Đ)."""
+    places = {a_commune(db, name): name for name in ("Xã Tủa Chùa", "Xã Ẳng Cang", "Xã Điện Biên", "Xã Dũng Tiến")}
+    place_ids = list(places)
+    kinds = [("F1", "press"), ("F3", "loudspeaker"), ("F5", "event")]
+    values = {}
+    for i in range(24):
+        code, subtype = kinds[i % 3]
+        value = an_activity(
+            plan,
+            title=["Bài viết khuyến học", "Đêm văn nghệ", "Ẩm thực bản Mông", "Họp thôn"][i % 4],
+            date_start=date(2025, 1 + i % 5, 1 + i % 2),  # the same day several times
+            form_id=form_id(plan, code),
+            subtype=subtype,
+            place_id=None if i % 5 == 0 else place_ids[i % 4],
+            languages=[["vi"], ["vi", "thai"], ["hmong"]][i % 3],
+            items=i % 3,
+            minutes=[0, 15, 15, 45][i % 4],
+            reach_total=[0, 100, 100, 5000][i % 4],
+            partner=["", "Hoi Phu nu", "Doan Thanh nien"][i % 3],
+        )
+        values[activities.create(db, value).id] = value
+    return {"values": values, "places": places}
+
+
+SORT_KEYS = ["date", "form", "subtype", "title", "place", "languages", "items", "minutes", "sessions",
+             "reach", "partner", "cost"]
+
+
+@pytest.mark.parametrize("sort", SORT_KEYS)
+def test_every_sort_pages_and_lists_ids_in_one_order_and_reverses_exactly(db, sortable, sort):
+    f = ActivityFilter(plan_id=sortable["values"][next(iter(sortable["values"]))].plan_id)
+    for descending in (False, True):
+        rows = [r.id for r in activities.list_rows(db, f, sort=sort, descending=descending, limit=10_000)]
+        assert sorted(rows) == sorted(sortable["values"])
+        # the background's ordered id list is the same order as the rows a page at a time
+        assert activities.list_ids(db, f, sort=sort, descending=descending) == rows
+        paged: list[int] = []
+        for offset in range(0, 30, 7):  # pages that start inside and past the activities without a place
+            paged += [r.id for r in activities.list_rows(db, f, sort=sort, descending=descending,
+                                                         offset=offset, limit=7)]
+        assert paged == rows
+    ascending = [r.id for r in activities.list_rows(db, f, sort=sort, descending=False, limit=10_000)]
+    descending_ = [r.id for r in activities.list_rows(db, f, sort=sort, descending=True, limit=10_000)]
+    assert descending_ == ascending[::-1]  # ascending is the exact reverse, ties included
+
+
+def test_sorting_by_place_puts_activities_without_a_place_first_then_places_in_vietnamese_order(db, plan, sortable):
+    values, places = sortable["values"], sortable["places"]
+
+    def expected_key(activity_id: int) -> tuple:  # type: ignore[type-arg]
+        v = values[activity_id]
+        place = (0, b"", 0) if v.place_id is None else (1, vi_sort_key(places[v.place_id]).encode(), v.place_id)
+        return (*place, v.date_start, activity_id)
+
+    expected = sorted(values, key=expected_key)
+    assert [places.get(values[i].place_id) for i in expected] != sorted(
+        (places.get(values[i].place_id) for i in expected), key=lambda n: (n is not None, n or ""))  # Ẳ, Đ
+    shown = activities.list_rows(db, ActivityFilter(plan_id=plan.plan.id), sort="place", descending=False, limit=100)
+    assert [r.id for r in shown] == expected
+    assert [r.place_name for r in shown][:5] == [""] * 5  # 24 activities, every fifth without a place
+
+
+@pytest.mark.parametrize("sort", ["date", "form", "title", "items", "minutes", "reach"])
+def test_each_sort_orders_by_its_column_then_date_then_entry(db, plan, sortable, sort):
+    values = sortable["values"]
+    ordinal = {f.id: i for i, f in enumerate(plan.forms)}
+    column = {
+        "date": lambda v: (),
+        "form": lambda v: (ordinal[v.form_id], v.form_id),
+        "title": lambda v: (vi_sort_key(v.title).encode(),),
+        "items": lambda v: (v.items,),
+        "minutes": lambda v: (v.minutes,),
+        "reach": lambda v: (v.reach_total,),
+    }[sort]
+    expected = sorted(values, key=lambda i: (*column(values[i]), values[i].date_start, i), reverse=True)
+    rows = activities.list_rows(db, ActivityFilter(plan_id=plan.plan.id), sort=sort, descending=True, limit=100)
+    assert [r.id for r in rows] == expected
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("sort", ["date", "form", "subtype", "title", "place", "languages", "items", "minutes",
+                                  "reach", "partner"])
+def test_a_screenful_in_any_column_order_is_read_from_an_index_without_sorting(db, plan, sortable, sort):
+    # A database that was never analysed (no statistics), as an office's file usually is: the
+    # first page must still be read in index order, stopping after 200 rows, not by sorting them all.
+    from sqlalchemy import event
+
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for descending in (False, True):
+            activities.list_rows(db, ActivityFilter(plan_id=plan.plan.id), sort=sort, descending=descending)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert statements
+    con = sqlite3.connect(db.path)
+    try:
+        assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()[0] == 0
+        for statement, parameters in statements:
+            plan_rows = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert not any("TEMP B-TREE" in step for step in plan_rows), (sort, plan_rows)
+            assert not any(step.startswith("SCAN activity") for step in plan_rows), (sort, plan_rows)
+    finally:
+        con.close()
 
 
 def test_paging_through_the_register_returns_each_row_once(demo_db):

@@ -65,8 +65,9 @@ def fixed_clock(when: datetime):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def office_db(db_path):  # type: ignore[no-untyped-def]
+def office_db(db_path, new_database_file):  # type: ignore[no-untyped-def]
     """A set-up office with 12 activities; closed, so the file on disk is complete."""
+    shutil.copyfile(new_database_file, db_path)  # a new database, without migrating it again
     db = open_database(db_path)
     set_up_office(db, count=12)
     db.close()

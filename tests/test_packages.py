@@ -242,6 +242,32 @@ def test_importing_adds_the_activities_with_their_origin_and_the_senders_totals(
     assert len(imported) == 1
 
 
+def test_received_activities_are_stored_as_the_sending_office_stored_them(world, province):
+    """The bulk import writes the same cleaned text, keys and links as the activity service did
+    at the sending office, field for field."""
+    packages.apply_import(province, world.package)
+
+    def stored(db: Database, origin: int | None) -> dict[str, tuple]:
+        with db.read() as s:
+            rows = s.scalars(select(Activity).where(Activity.origin_id.is_(None) if origin is None
+                                                    else Activity.origin_id == origin))
+            return {a.uuid: (a.version, a.date_start, a.date_end, a.form.code, a.subtype, a.title, a.title_fold,
+                             a.title_sort, a.description, a.partner, a.notes, a.search_text, a.languages, a.items,
+                             a.minutes, a.sessions, a.reach_total, a.cost, a.funding,
+                             a.place.name if a.place else None,
+                             sorted(n.code for n in a.nodes), sorted(p.code for p in a.programmes),
+                             sorted((r.dimension, r.category, r.count) for r in a.reach))
+                    for a in rows}
+
+    received = stored(province, sender_org_id(province))
+    own = stored(world.sender, None)
+    assert len(received) == world.totals_v1.count
+    # the same versions (a few were edited at the sending office after this package was sent)
+    same = {u for u in received if own[u][0] == received[u][0]}
+    assert len(same) >= len(received) - 3
+    assert {u: received[u] for u in same} == {u: own[u] for u in same}
+
+
 def test_reimporting_a_package_adds_nothing(world, province):
     packages.apply_import(province, world.package)
     before = xf.file_digest(province)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import time
@@ -220,6 +221,71 @@ def test_one_flipped_byte_anywhere_is_never_valid(signed_twice, test_pki):
         result = signing.verify_pdf(flipped(twice, position), [test_pki.root_pem])
         assert result.verdict != "valid", position
         assert result.message()
+
+
+def _signature_value(pdf: bytes, which: int = -1) -> tuple[int, int, bytes]:
+    """(start, end, bytes) of a signature value (the hex string of /Contents) in ``pdf``."""
+    starts = [m.end() for m in re.finditer(rb"/Contents <", pdf)]
+    start = starts[which]
+    end = pdf.index(b">", start)
+    return start, end, bytes.fromhex(pdf[start:end].decode())
+
+
+def _with_value(pdf: bytes, start: int, end: int, value: bytes) -> bytes:
+    text = value.hex().encode()
+    assert len(text) <= end - start
+    return pdf[:start] + text + b"0" * (end - start - len(text)) + pdf[end:]
+
+
+def test_a_signature_value_not_in_strict_der_is_never_valid(signed_twice, test_pki):
+    """The value must be the one DER encoding of its CMS object: the same object written
+    differently (BER lengths, an unsorted set, a wrong tag where nothing else looks) is refused."""
+    from asn1crypto import cms
+
+    twice = signed_twice[1]
+    start, end, value = _signature_value(twice)
+    der = value.rstrip(b"\x00")
+    signed_data = cms.ContentInfo.load(der)["content"]
+    certs = [c.dump() for c in signed_data["certificates"]]
+    info = signed_data["signer_infos"][0].dump()
+    assert len(certs) == 2 and der[1] == 0x82  # a long-form length of two octets, as DER wants here
+    variants = {
+        "longer length form": der[:1] + b"\x83\x00" + der[2:],
+        "indefinite length": der[:1] + b"\x80" + der[4:] + b"\x00\x00",
+        "certificates out of order": der.replace(b"".join(sorted(certs)), b"".join(sorted(certs, reverse=True))),
+        "signer's version with another tag": der.replace(info, b"\x30" + info[1:].replace(b"\x02\x01\x01", b"\x42\x01\x01", 1), 1),
+        "data after the object": der + b"\x05\x00",
+    }
+    for label, changed in variants.items():
+        assert changed != der, label
+        result = signing.verify_pdf(_with_value(twice, start, end, changed), [test_pki.root_pem])
+        assert result.verdict != "valid", label
+    assert signing.verify_pdf(_with_value(twice, start, end, der), [test_pki.root_pem]).verdict == "valid"
+
+
+@pytest.mark.parametrize("annex_rows", [5, 400])
+def test_the_quick_table_of_paths_is_the_one_pyhanko_builds(test_pki, annex_rows):
+    """Difference analysis relies on the table of every path to every object of the signed
+    revision; dbcomm builds it faster, and it must be the very same table."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from dbcomm.services import pdf_fields
+
+    leader = signing.load_pkcs12(test_pki.leader, test_pki.password)
+    office = signing.load_pkcs12(test_pki.office, test_pki.password)
+    pdf = bytes(render_pdf(sample_content(annex_rows=annex_rows, header={"number": ""})))
+    once = signing.sign_pdf(pdf, leader, field_name="Leader", box=(0, 340, 90, 120, 60),
+                            image_png=blue_signature_png())
+    filled = pdf_fields.fill_fields(once, {"so": "07"})  # the registry's number: a form fill
+    twice = signing.sign_pdf(filled, office, field_name="Office")
+    revisions = PdfFileReader(io.BytesIO(twice), strict=False).xrefs.total_revisions
+    assert revisions == 4
+    for revision in range(revisions):
+        theirs = PdfFileReader(io.BytesIO(twice), strict=False).get_historical_resolver(revision)
+        theirs._load_reverse_xref_cache()
+        ours = PdfFileReader(io.BytesIO(twice), strict=False).get_historical_resolver(revision)
+        assert signing._paths_to_objects(ours) == theirs._indirect_object_access_cache, revision
+    assert signing.verify_pdf(twice, [test_pki.root_pem]).verdict == "valid"
 
 
 def test_appended_bytes_after_the_last_signature_are_a_change(signed_twice, test_pki):

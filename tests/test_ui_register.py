@@ -163,6 +163,107 @@ def test_clicking_the_title_header_sorts_in_vietnamese_order(qtbot, view, regist
     assert again == sorted(all_titles, key=vi_sort_key, reverse=not descending)
 
 
+PLACE_COLUMN = next(i for i, (key, _label) in enumerate(COLUMNS) if key == "place")
+
+
+def test_clicking_the_place_header_puts_activities_without_a_place_first_then_vietnamese_order(qtbot, view, demo_db):  # type: ignore[no-untyped-def]
+    # read by date, a different query from the one the header runs
+    everything = activities.list_rows(demo_db, base_filter(view), sort="date", limit=10_000)
+    assert any(not r.place_name for r in everything) and any(r.place_name for r in everything)
+    ascending = [r.id for r in sorted(everything, key=lambda r: (r.place_name != "", vi_sort_key(r.place_name),
+                                                                 r.date_start, r.id))]
+
+    click_header(qtbot, view, PLACE_COLUMN)
+    settle(qtbot, view)
+
+    header = view.table.horizontalHeader()
+    assert header.sortIndicatorSection() == PLACE_COLUMN
+    descending = header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    shown = [view.model.id_at(r) for r in range(view.model.rowCount())]
+    assert shown == (ascending[::-1] if descending else ascending)
+    places = [view.model.data(view.model.index(r, PLACE_COLUMN)) for r in range(view.model.rowCount())]
+    assert places == [next(x.place_name for x in everything if x.id == i) for i in shown]
+
+    click_header(qtbot, view, PLACE_COLUMN)  # the other way round: the exact reverse
+    settle(qtbot, view)
+
+    again = [view.model.id_at(r) for r in range(view.model.rowCount())]
+    assert again == shown[::-1]
+
+
+@pytest.fixture
+def counting_in_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The register as the application runs it: the count of the whole set in a worker thread."""
+    monkeypatch.setattr(RegisterModel, "background", True)
+
+
+def test_a_search_shows_its_first_rows_at_once_and_the_count_once_they_are_on_screen(  # type: ignore[no-untyped-def]
+        qtbot, demo_db, fake, counting_in_background):
+    from dbcomm.services import plans
+
+    view = RegisterView(demo_db, plans.get_tree(demo_db, plans.default_plan(demo_db).id))
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.complete, timeout=5000)
+
+    type_text(view.search_edit, "a")
+    view.apply_filter()  # as the debounce timer would
+    assert view.model.rowCount() == RegisterModel.PAGE  # the first screenful, before any counting
+    assert view.model.totals is None
+    first = [view.model.id_at(r) for r in range(RegisterModel.PAGE)]
+
+    qtbot.waitUntil(lambda: view.model.totals is not None, timeout=5000)  # painted, then counted
+
+    f = replace(base_filter(view), text="a")
+    expected = activities.totals(demo_db, f)
+    assert view.model.totals == expected
+    assert view.model.rowCount() == expected.count > RegisterModel.PAGE
+    assert [view.model.id_at(r) for r in range(RegisterModel.PAGE)] == first
+    assert [view.model.id_at(r) for r in range(view.model.rowCount())] == [
+        r.id for r in activities.list_rows(demo_db, f, limit=10_000)]
+    view.model.shutdown()
+
+
+def test_an_activity_saved_elsewhere_before_the_count_arrives_takes_its_place_in_the_table(  # type: ignore[no-untyped-def]
+        qtbot, demo_db, plan, fake, counting_in_background):
+    from dbcomm.domain.models import ActivityInput
+
+    view = RegisterView(demo_db, plan)  # the first page is read; the count has not started
+    qtbot.addWidget(view)
+    assert view.model.totals is None
+    newest = activities.list_rows(demo_db, base_filter(view), limit=1)[0]
+    # another window saves an activity on the newest day: it belongs at the top
+    saved = activities.create(demo_db, ActivityInput(plan_id=plan.plan.id, date_start=newest.date_start,
+                                                     form_id=plan.forms[0].id, subtype="press",
+                                                     title="Bài viết lưu từ cửa sổ khác"))
+
+    qtbot.waitUntil(lambda: view.model.complete and view.model.totals is not None, timeout=5000)
+
+    assert view.model.id_at(0) == saved.id
+    assert view.model.rowCount() == view.model.totals.count == 301
+    assert [view.model.id_at(r) for r in range(view.model.rowCount())] == [
+        r.id for r in activities.list_rows(demo_db, base_filter(view), limit=10_000)]
+    view.model.shutdown()
+
+
+def test_a_register_that_is_not_on_screen_still_counts_its_activities(  # type: ignore[no-untyped-def]
+        qtbot, demo_db, fake, counting_in_background):
+    from dbcomm.services import plans
+
+    hidden = RegisterView(demo_db, plans.get_tree(demo_db, plans.default_plan(demo_db).id))
+    qtbot.addWidget(hidden)  # never shown, so never painted
+    assert not hidden.isVisible()
+    assert hidden.model.rowCount() == RegisterModel.PAGE  # the first page at once
+    assert hidden.model.totals is None
+
+    qtbot.waitUntil(lambda: hidden.model.complete and hidden.model.totals is not None, timeout=5000)
+
+    expected = activities.totals(demo_db, base_filter(hidden))
+    assert hidden.model.totals == expected
+    assert hidden.model.rowCount() == expected.count == 300
+    hidden.model.shutdown()
+
+
 # --- editing, deleting, the recycle bin ----------------------------------------------------
 
 

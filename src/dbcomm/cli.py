@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_commands(sub)
     _add_package_commands(sub)
     _add_backup_commands(sub)
+    from dbcomm import cli_sheets
+
+    cli_sheets.add_parser(sub)
     st = sub.add_parser("self-test", help=_(
         "check this installation: a fresh database, the demo office, a report PDF, a test signature, "
         "its verification and the window (your own data is not touched)"))
@@ -582,6 +585,10 @@ def _dispatch(db, args) -> int:  # type: ignore[no-untyped-def]
             n = orgs.import_orgs_csv(db, args.file)
             print(ngettext("Imported {n} unit.", "Imported {n} units.", n).format(n=format_number(n)))
             return 0
+    if args.command == "sheets":
+        from dbcomm import cli_sheets
+
+        return cli_sheets.run(db, args)
     return 1
 
 

@@ -219,7 +219,27 @@ def _activity(a: Any) -> ActivityData:
 # --- the receiving side -------------------------------------------------------------------
 
 
-def _nfc(value: Any, where: str) -> str:
+class _Item:
+    """An item's name in a message, such as “activity 12”: translated only when a message is
+    made (a package carries thousands of items, and nearly always no message)."""
+
+    __slots__ = ("kind", "n")
+
+    def __init__(self, kind: str, n: int) -> None:
+        self.kind, self.n = kind, n
+
+    def __str__(self) -> str:
+        if self.kind == "activity":
+            return _("activity {n}").format(n=self.n)
+        if self.kind == "statement":
+            return _("statement {n}").format(n=self.n)
+        return _("audit entry {n}").format(n=self.n)
+
+
+Where = str | _Item
+
+
+def _nfc(value: Any, where: Where) -> str:
     if not isinstance(value, str):
         raise DataError("type", _("The data is damaged: {where} is not text.").format(where=where))
     if len(value) > MAX_TEXT:
@@ -229,33 +249,33 @@ def _nfc(value: Any, where: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def _int(value: Any, where: str) -> int:
+def _int(value: Any, where: Where) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
         raise DataError("type", _("The data is damaged: {where} is not a whole number.").format(where=where))
     return value
 
 
-def _date(value: Any, where: str) -> date:
+def _date(value: Any, where: Where) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
         raise DataError("type", _("The data is damaged: {where} is not a date.").format(where=where)) from None
 
 
-def _uuid(value: Any, where: str) -> str:
+def _uuid(value: Any, where: Where) -> str:
     try:
         return str(uuidlib.UUID(str(value)))
     except ValueError:
         raise DataError("type", _("The data is damaged: {where} is not an identifier.").format(where=where)) from None
 
 
-def _obj(value: Any, where: str) -> dict[str, Any]:
+def _obj(value: Any, where: Where) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DataError("shape", _("The data is damaged: {where} is missing.").format(where=where))
     return value
 
 
-def _list(value: Any, where: str) -> list[Any]:
+def _list(value: Any, where: Where) -> list[Any]:
     if not isinstance(value, list):
         raise DataError("shape", _("The data is damaged: {where} is not a list.").format(where=where))
     return value
@@ -295,7 +315,7 @@ def parse(raw: bytes) -> PeriodData:
     activities: list[ActivityData] = []
     seen: set[str] = set()
     for index, item in enumerate(raw_activities, start=1):
-        where = _("activity {n}").format(n=index)
+        where = _Item("activity", index)
         a = _obj(item, where)
         uid = _uuid(a.get("uuid"), where)
         if uid in seen:
@@ -328,14 +348,14 @@ def parse(raw: bytes) -> PeriodData:
             funding=_nfc(a.get("funding", ""), where), notes=_nfc(a.get("notes", ""), where)))
     nils = []
     for index, item in enumerate(_list(data.get("nil_statements", []), _("the statements")), start=1):
-        where = _("statement {n}").format(n=index)
+        where = _Item("statement", index)
         n = _obj(item, where)
         nils.append(NilData(_uuid(n.get("uuid"), where), max(1, _int(n.get("version", 1), where)),
                             _nfc(n.get("period_key"), where), _nfc(n.get("form", ""), where),
                             _nfc(n.get("reason"), where)))
     audit = []
     for index, item in enumerate(_list(data.get("audit", []), _("the audit entries")), start=1):
-        where = _("audit entry {n}").format(n=index)
+        where = _Item("audit entry", index)
         e = _obj(item, where)
         audit.append(AuditData(_nfc(e.get("at"), where), _nfc(e.get("username", ""), where),
                                _nfc(e.get("full_name", ""), where), _nfc(e.get("action", ""), where),

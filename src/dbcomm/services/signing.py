@@ -612,21 +612,186 @@ def _crls(blobs: list[bytes] | tuple[bytes, ...]) -> list[Any]:
     return out
 
 
-def _contents_well_formed(sig: Any) -> bool:
-    """The signature value is one DER-encoded CMS object followed by zero padding only.
+class _NotDer(Exception):
+    """The bytes are not one strict DER encoding."""
 
-    PDF requires the signature value to be DER-encoded; the padding is not hashed, and a
-    re-encoding that differs means bytes of the value were altered.
+
+# Universal tags that DER always encodes primitive (X.690 10.2: no constructed strings) and
+# those that are always constructed.
+_PRIMITIVE_TAGS = frozenset({1, 2, 3, 4, 5, 6, 9, 10, 12, 13, 14, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 30})
+_CONSTRUCTED_TAGS = frozenset({8, 11, 16, 17, 29})
+_OID_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")  # 1.2.840.113549.1.7.2, with its header
+_OID_TIMESTAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")  # 1.2.840.113549.1.9.16.2.14
+
+
+def _der_element(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """The DER identifier and length at ``pos``: (identifier octet, content start, element end).
+
+    Strict: definite lengths only, in the shortest form; tag numbers in the shortest form.
     """
-    from asn1crypto import cms, parser
+    if pos >= end:
+        raise _NotDer
+    first = data[pos]
+    pos += 1
+    if first & 0x1F == 0x1F:  # high tag number form: base 128, no leading 0x80, only for tags ≥ 31
+        if pos >= end or data[pos] == 0x80:
+            raise _NotDer
+        tag = 0
+        while True:
+            if pos >= end or tag >= 1 << 21:
+                raise _NotDer
+            tag = tag << 7 | data[pos] & 0x7F
+            pos += 1
+            if not data[pos - 1] & 0x80:
+                break
+        if tag < 0x1F:
+            raise _NotDer
+    if pos >= end:
+        raise _NotDer
+    length = data[pos]
+    pos += 1
+    if length >= 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end or data[pos] == 0:  # indefinite, huge or padded
+            raise _NotDer
+        length = int.from_bytes(data[pos:pos + count], "big")
+        pos += count
+        if length < 0x80:  # the short form was required
+            raise _NotDer
+    if pos + length > end:
+        raise _NotDer
+    return first, pos, pos + length
 
-    raw = bytes(sig.sig_object["/Contents"])
-    _cls, _method, _tag, header, body, trailer = parser.parse(raw, strict=False)
-    used = len(header) + len(body) + len(trailer)
-    if raw[used:].strip(b"\x00"):
+
+def _der_check(data: bytes, start: int, end: int, *, ordered: bool = False) -> None:
+    """``data[start:end]`` is a run of strict DER elements, checked all the way down.
+
+    Universal types are primitive or constructed as DER requires, with the basic content rules
+    of BOOLEAN, INTEGER, NULL and OBJECT IDENTIFIER; the elements of a SET are in DER order
+    (``ordered``: this run is the content of one).
+    """
+    previous = b""
+    pos = start
+    while pos < end:
+        first, body, after = _der_element(data, pos, end)
+        constructed = bool(first & 0x20)
+        if first < 0x40:  # universal class
+            tag = first & 0x1F
+            if tag == 0 or (constructed and tag in _PRIMITIVE_TAGS) or (not constructed and tag in _CONSTRUCTED_TAGS):
+                raise _NotDer
+            size = after - body
+            if (tag == 1 and size != 1) or (tag == 2 and size == 0) or (tag == 5 and size != 0) or (
+                    tag == 6 and (size == 0 or data[after - 1] & 0x80)):
+                raise _NotDer
+        if constructed:
+            _der_check(data, body, after, ordered=first == 0x31)
+        if ordered:
+            encoding = data[pos:after]
+            if encoding < previous:
+                raise _NotDer
+            previous = encoding
+        pos = after
+
+
+def _der_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """The elements of ``data[start:end]``: (identifier octet, start, content start, end)."""
+    items = []
+    while start < end:
+        first, body, after = _der_element(data, start, end)
+        items.append((first, start, body, after))
+        start = after
+    return items
+
+
+def _der_set_of(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """The elements of a SET OF whose tag is implicit (so ``_der_check`` cannot know it is one):
+    in DER order too."""
+    items = _der_items(data, start, end)
+    encodings = [data[s:e] for _f, s, _b, e in items]
+    if encodings != sorted(encodings):
+        raise _NotDer
+    return items
+
+
+def _cms_order(data: bytes, start: int, end: int) -> None:
+    """In the CMS ContentInfo ``data[start:end]`` (already checked by ``_der_check``), the SET OF
+    fields that SignedData tags implicitly — certificates, revocation lists, signed and unsigned
+    attributes — are in DER order, and so are those of a timestamp token among the unsigned
+    attributes."""
+    _first, body, after = _der_element(data, start, end)
+    content_type, content = _der_items(data, body, after)  # a ContentInfo has exactly these two
+    if data[content_type[1]:content_type[3]] != _OID_SIGNED_DATA or content[0] != 0xA0:
+        return
+    ((_f, _s, body, after),) = _der_items(data, content[2], content[3])
+    fields = _der_items(data, body, after)
+    for first, _s, field_body, field_end in fields:
+        if first in (0xA0, 0xA1):  # certificates [0], crls [1]
+            _der_set_of(data, field_body, field_end)
+    signer_infos = fields[-1]
+    for _f, _s, info_body, info_end in _der_items(data, signer_infos[2], signer_infos[3]):
+        for first, _s, part_body, part_end in _der_items(data, info_body, info_end):
+            if first not in (0xA0, 0xA1):  # signed [0] and unsigned [1] attributes
+                continue
+            for _f, _s, attribute_body, attribute_end in _der_set_of(data, part_body, part_end):
+                kind, values = _der_items(data, attribute_body, attribute_end)
+                if data[kind[1]:kind[3]] == _OID_TIMESTAMP_TOKEN:
+                    for _f, token_start, _b, token_end in _der_items(data, values[2], values[3]):
+                        _cms_order(data, token_start, token_end)
+
+
+def _reencodes_the_same(value: Any) -> bool:
+    original = value.dump()
+    return bool(value.dump(force=True) == original)
+
+
+def _cms_schema(info: Any) -> bool:
+    """The parts of a CMS SignedData that no signature covers and pyHanko reads little or not
+    at all — versions, algorithm lists, signer identifiers, revocation lists, unsigned
+    attributes — follow the CMS syntax and encode back to the same DER; a timestamp token among
+    the unsigned attributes is checked the same way.  The certificates are left out: re-encoding
+    them costs a tenth of a second per signature, and each one the check relies on is verified
+    against its issuer's signature (the DER walk checks how every one is encoded)."""
+    if info["content_type"].native != "signed_data":
         return False
-    der = raw[:used]
-    return bool(cms.ContentInfo.load(der, strict=True).dump(force=True) == der)
+    signed_data = info["content"]
+    for key in ("version", "digest_algorithms", "encap_content_info", "crls"):
+        if not _reencodes_the_same(signed_data[key]):
+            return False
+    for signer in signed_data["signer_infos"]:
+        for key in ("version", "sid", "digest_algorithm", "signed_attrs", "signature_algorithm", "signature"):
+            if not _reencodes_the_same(signer[key]):
+                return False
+        for attribute in signer["unsigned_attrs"] if signer["unsigned_attrs"].native is not None else ():
+            if attribute["type"].native == "signature_time_stamp_token":
+                if not (_reencodes_the_same(attribute["type"])
+                        and all(_cms_schema(token) for token in attribute["values"])):
+                    return False
+            elif not _reencodes_the_same(attribute):
+                return False
+    return True
+
+
+def _contents_well_formed(sig: Any) -> bool:
+    """The signature value is one CMS object in strict DER followed by zero padding only.
+
+    PDF requires the signature value to be DER-encoded; the padding is not hashed, so a byte
+    changed there, or in a part of the value that no signature covers, must show up here.  The
+    encoding is walked once (``_der_check``, ``_cms_order``) and the unsigned parts are read
+    against the CMS syntax (``_cms_schema``): re-encoding the whole parsed object with
+    asn1crypto, certificates included, took a tenth of a second per signature.
+    """
+    raw = bytes(sig.sig_object["/Contents"])
+    try:
+        _first, _body, used = _der_element(raw, 0, len(raw))
+        if raw[used:].strip(b"\x00"):
+            return False
+        _der_check(raw, 0, used)
+        _cms_order(raw, 0, used)
+        from asn1crypto import cms
+
+        return _cms_schema(cms.ContentInfo.load(raw[:used], strict=True))
+    except Exception:  # noqa: BLE001 - a part missing, or not what CMS has there: not well formed
+        return False
 
 
 def _cms_consistent(sig: Any, cert: Any) -> bool:
@@ -652,6 +817,140 @@ def _cms_consistent(sig: Any, cert: Any) -> bool:
             and info["digest_algorithm"]["algorithm"].dotted in algorithms)
 
 
+def _paths_to_objects(resolver: Any) -> dict[Any, set[Any]]:
+    """Every path from the trailer to each indirect object of a revision — the table pyHanko's
+    difference analysis builds (``HistoricalResolver._load_reverse_xref_cache``) to judge what a
+    later revision replaced, built the same way with one shortcut: a dictionary or array with
+    no indirect reference inside is not walked.  pyHanko walks it once for every path that
+    reaches it (a report's font widths, once per page), and that walk was nine tenths of
+    checking a signed and sealed report; it adds nothing to the table.
+    ``tests/test_signing.py`` compares the two tables."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import RawPdfPath
+
+    Indirect, Dictionary, Array = generic.IndirectObject, generic.DictionaryObject, generic.ArrayObject
+    collected: dict[Any, set[tuple[str | int, ...]]] = {}
+    has_refs: dict[int, bool] = {}
+
+    def refs_inside(obj: Any) -> bool:
+        if isinstance(obj, Indirect):
+            return True
+        if not isinstance(obj, (Dictionary, Array)):
+            return False
+        known = has_refs.get(id(obj))
+        if known is None:
+            known = has_refs[id(obj)] = any(refs_inside(v) for v in (obj.values() if isinstance(obj, Dictionary)
+                                                                       else obj))
+        return known
+
+    pages_ref = resolver.root.raw_get("/Pages")
+    pages_path: tuple[str | int, ...] = ("/Root", "/Pages")
+    page_tree: dict[Any, tuple[str | int, ...]] = {}
+    if isinstance(pages_ref, Indirect):
+        page_tree[pages_ref.reference] = pages_path
+
+    def page_tree_refs(node: Any, path: tuple[str | int, ...]) -> Any:
+        for ix, kid in enumerate(node["/Kids"]):
+            kid_path = (*path, "/Kids", ix)
+            if isinstance(kid, Indirect):
+                yield kid.reference, kid_path
+            kid = kid.get_object()
+            if kid.get("/Type", None) == "/Pages":
+                yield from page_tree_refs(kid, kid_path)
+
+    for ref, path in page_tree_refs(pages_ref.get_object(), pages_path):
+        if ref in page_tree:
+            raise ValueError("circular page tree")
+        page_tree[ref] = path
+    struct_tree: set[Any] = set()
+
+    def struct_tree_refs(element: Any) -> Any:
+        try:
+            children = element["/K"]
+        except KeyError:
+            return
+        if not isinstance(children, Array):
+            children = (children,)
+        for child in children:
+            child_ref = None
+            if isinstance(child, Indirect):
+                child_ref = child.reference
+                child = child.get_object()
+            if not isinstance(child, Dictionary):
+                continue
+            try:
+                if child["/Type"] != "/StructElem":
+                    continue
+            except KeyError:
+                pass
+            if child_ref is not None:
+                yield child_ref
+            yield from struct_tree_refs(child)
+
+    try:
+        struct_root = resolver.root.raw_get("/StructTreeRoot").get_object()
+        for ref in struct_tree_refs(struct_root):
+            if ref in struct_tree:
+                raise ValueError("circular structure tree")
+            struct_tree.add(ref)
+    except KeyError:
+        pass
+
+    def walk(obj: Any, path: tuple[str | int, ...], seen: tuple[Any, ...], in_struct_tree: bool) -> None:
+        if isinstance(obj, Indirect):
+            ref = obj.reference
+            if ref in seen:
+                return
+            collected.setdefault(ref, set()).add(path)
+            seen = (*seen, ref)
+            obj = resolver(ref)
+            if page_tree.get(ref, path) != path:  # a page tree node only through the page tree
+                return
+            if not in_struct_tree and ref in struct_tree:
+                return
+        if isinstance(obj, Dictionary):
+            if not refs_inside(obj):
+                return
+            for key, value in obj.items():
+                if key == "/Parent" or (in_struct_tree and key == "/P"):
+                    continue
+                walk(value, (*path, key), seen, in_struct_tree or (
+                    key == "/K" and path == ("/Root", "/StructTreeRoot")))
+        elif isinstance(obj, Array):
+            if not refs_inside(obj):
+                return
+            for ix, value in enumerate(obj):
+                walk(value, (*path, ix), seen, in_struct_tree)
+
+    walk(resolver.trailer_view, (), (), False)
+    return {ref: {RawPdfPath(*path) for path in paths} for ref, paths in collected.items()}
+
+
+# pyHanko versions whose own table ``_paths_to_objects`` was compared with (the test does it for
+# whichever version is installed); with any other, pyHanko builds the table itself.
+_PATHS_CHECKED_WITH = ("0.38.",)
+
+
+def _prepare_difference_analysis(sig: Any) -> None:
+    """Give pyHanko the table of paths of the revision ``sig`` signed, built quickly
+    (:func:`_paths_to_objects`), when later revisions will be compared with it.  Anything
+    unexpected leaves pyHanko to build the table itself."""
+    try:
+        from pyhanko.version import __version__
+
+        if not __version__.startswith(_PATHS_CHECKED_WITH):
+            return
+        reader = sig.reader
+        revision = sig.signed_revision
+        if revision >= reader.xrefs.total_revisions - 1:
+            return  # nothing was added after this signature: no difference to analyse
+        resolver = reader.get_historical_resolver(revision)
+        if getattr(resolver, "_indirect_object_access_cache", False) is None:
+            resolver._indirect_object_access_cache = _paths_to_objects(resolver)
+    except Exception:  # noqa: BLE001 - pyHanko's own walk then does the work, and judges the file
+        log.debug("pyHanko builds the table of paths itself", exc_info=True)
+
+
 def _modification(status: Any) -> str:
     from pyhanko.sign.diff_analysis import ModificationLevel
 
@@ -675,6 +974,7 @@ def _one(sig: Any, context_args: dict[str, Any], ts_roots: list[Any]) -> Signatu
     try:
         usage = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
         ts_args = {**context_args, "trust_roots": [*context_args["trust_roots"], *ts_roots]}
+        _prepare_difference_analysis(sig)
         status = validate_pdf_signature(sig, ValidationContext(**context_args),
                                         ts_validation_context=ValidationContext(**ts_args), key_usage_settings=usage)
         token: Any = status.timestamp_validity

@@ -14,7 +14,7 @@ from dbcomm.i18n import _
 from dbcomm.store.engine import BUSY_TIMEOUT_S, Database, translate_db_error
 
 # The newest revision this version of dbcomm knows (a test checks it against the scripts).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0008"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 

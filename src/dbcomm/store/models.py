@@ -92,7 +92,7 @@ class CommForm(Tracked, Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(Text)
-    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0, index=True)  # the register's form order
     plan: Mapped[Plan] = relationship(back_populates="forms")
 
 
@@ -170,7 +170,7 @@ class Organisation(Tracked, Base):
     code: Mapped[str] = mapped_column(String(30), default="")
     name: Mapped[str] = mapped_column(Text)
     name_fold: Mapped[str] = mapped_column(Text, default="")
-    name_sort: Mapped[str] = mapped_column(Text, default="")
+    name_sort: Mapped[str] = mapped_column(Text, default="", index=True)  # the register's place order
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id", ondelete="SET NULL"), index=True
@@ -184,13 +184,22 @@ class Activity(Tracked, Base):
     __tablename__ = "activity"
     __table_args__ = (
         Index("ix_activity_live_date", "plan_id", "deleted_at", "date_start", "id"),
-        Index("ix_activity_title_sort", "plan_id", "deleted_at", "title_sort"),
-        Index("ix_activity_reach", "plan_id", "deleted_at", "reach_total"),
+        # The register's sort orders (migration 0008): each sortable column, then date and id.
+        Index("ix_activity_title_sort", "plan_id", "deleted_at", "title_sort", "date_start", "id"),
+        Index("ix_activity_reach", "plan_id", "deleted_at", "reach_total", "date_start", "id"),
+        Index("ix_activity_subtype", "plan_id", "deleted_at", "subtype", "date_start", "id"),
+        Index("ix_activity_languages", "plan_id", "deleted_at", "languages", "date_start", "id"),
+        Index("ix_activity_items", "plan_id", "deleted_at", "items", "date_start", "id"),
+        Index("ix_activity_minutes", "plan_id", "deleted_at", "minutes", "date_start", "id"),
+        Index("ix_activity_partner", "plan_id", "deleted_at", "partner", "date_start", "id"),
+        # each form's and place's activities in date order (the form and place sorts and filters)
+        Index("ix_activity_place_date", "place_id", "plan_id", "deleted_at", "date_start", "id"),
+        Index("ix_activity_form_date", "form_id", "plan_id", "deleted_at", "date_start", "id"),
         Index("ix_activity_dup", "date_start", "form_id", "title_fold"),
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="RESTRICT"))
-    form_id: Mapped[int] = mapped_column(ForeignKey("comm_form.id", ondelete="RESTRICT"), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("comm_form.id", ondelete="RESTRICT"))
     subtype: Mapped[str] = mapped_column(String(20))
     date_start: Mapped[date] = mapped_column(Date)
     date_end: Mapped[date | None] = mapped_column(Date)
@@ -198,9 +207,7 @@ class Activity(Tracked, Base):
     title_fold: Mapped[str] = mapped_column(Text)
     title_sort: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
-    place_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
-    )
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     languages: Mapped[str] = mapped_column(String(200), default="vi")  # space-separated codes
     items: Mapped[int] = mapped_column(Integer, default=0)
     minutes: Mapped[int] = mapped_column(Integer, default=0)
@@ -436,3 +443,23 @@ class SigningIdentity(Tracked, Base):
     image_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     seal_diameter_mm: Mapped[float] = mapped_column(Float, default=0.0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SheetSource(Base):
+    """Where an activity imported from a spreadsheet came from: the file, sheet and row.
+
+    ``row_key`` makes a re-import add nothing: the SHA-256 of the file's name, the sheet and
+    what identifies the row (date, form, title and place as written, and its occurrence among
+    identical rows); see docs/decisions/0007-spreadsheet-import.md.  The row goes with its
+    activity when that is removed for good.
+    """
+
+    __tablename__ = "sheet_source"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
+    row_key: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    sheet: Mapped[str] = mapped_column(Text, default="")
+    row_number: Mapped[int] = mapped_column(Integer)
+    file_sha256: Mapped[str] = mapped_column(String(64), default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

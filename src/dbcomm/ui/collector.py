@@ -22,6 +22,11 @@ class GuiThreadCollector(QObject):
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
         gc.disable()
+        # What is alive now (the modules, classes and functions loaded so far, tens of thousands
+        # of objects) lives as long as the program: set it aside, so that a full collection
+        # looks only at what was made since.  Over the whole heap a full collection took 50–130 ms
+        # with the window open, a visible stall in the register's scrolling every minute or so.
+        gc.freeze()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.check)
         self.timer.start(interval_ms)

@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
         self._update_status_bar()
         self._build_menus()
         self._build_account_menus()
+        from dbcomm.ui.sheets_export import install_sheets_menu
+
+        self.sheets_menu = install_sheets_menu(self)  # File → Spreadsheet: import, template, export
         from dbcomm.ui.backup_dialogs import install_data_menu
 
         self.data_menu = install_data_menu(self)  # Data: back up, restore, hand-over
@@ -151,9 +154,6 @@ class MainWindow(QMainWindow):
         self.new_report_action.setShortcut(QKeySequence("Ctrl+R"))
         self.new_report_action.triggered.connect(self.new_report)
         file_menu.addAction(self.new_report_action)
-        export = QAction(_("Export register to CSV…"), self)
-        export.triggered.connect(self.export_csv)
-        file_menu.addAction(export)
         self.verify_action = QAction(_("Verify a signed PDF…"), self)
         self.verify_action.triggered.connect(lambda: self.open_verify())
         file_menu.addAction(self.verify_action)

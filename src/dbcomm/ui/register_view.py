@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -32,6 +32,17 @@ from dbcomm.ui import interaction
 from dbcomm.ui.activity_dialog import ActivityDialog
 from dbcomm.ui.register_model import COLUMNS, RegisterModel
 from dbcomm.ui.widgets import DateEdit
+
+
+class _Table(QTableView):
+    """The register's table; says when it has painted, so that the count of the whole set
+    starts only once the rows the person waits for are on screen."""
+
+    painted = Signal()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self.painted.emit()
 
 
 class RegisterView(QWidget):
@@ -161,9 +172,10 @@ class RegisterView(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setVisible(False)
-        self.table = QTableView()
+        self.table = _Table()
         self.table.setObjectName("register")
         self.table.setModel(self.model)
+        self.table.painted.connect(self.model.start_counting)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -77,6 +77,8 @@ class ReportsView(QWidget):
         self.open_button = button(_("Open…"), self.open_selected, "open_report")
         self.preview_button = button(_("Preview…"), self.preview_selected, "preview_report")
         self.delete_button = button(_("Delete"), self.delete_selected, "delete_report")
+        self.export_button = button(_("Export tables to Excel…"), self.export_selected, "export_tables")
+        self.export_button.setToolTip(_("Every table of the report, one sheet each (or one CSV file each)"))
         buttons.addStretch(1)
         self.refresh_button = button(_("Refresh"), self.reload, "refresh")
 
@@ -183,6 +185,10 @@ class ReportsView(QWidget):
             button.setEnabled(ok and (allowed or not needs_right))
             if needs_right and not allowed:
                 button.setToolTip(_("Your role does not allow this."))
+        may_export = self._may(Perm.EXPORT)
+        self.export_button.setEnabled(info is not None and may_export)
+        if not may_export:
+            self.export_button.setToolTip(_("Your role does not allow this."))
 
     def _may(self, perm: Perm) -> bool:
         try:
@@ -234,6 +240,15 @@ class ReportsView(QWidget):
 
         self.task = open_stored(self.db, info.id, self, opened)
         return self.task
+
+    def export_selected(self) -> None:
+        """Every table of the selected report to .xlsx or CSV (as built; a draft as it reads now)."""
+        from dbcomm.ui.sheets_export import export_report_tables
+
+        info = self.selected()
+        if info is None:
+            return
+        export_report_tables(self, self.db, info.id, info.period_key)
 
     def delete_selected(self) -> bool:
         info = self.selected()
