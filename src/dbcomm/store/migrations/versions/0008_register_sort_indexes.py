@@ -29,6 +29,9 @@ _SORT_KEYS = {
     'ix_activity_minutes': 'minutes',
     'ix_activity_partner': 'partner',
 }
+# the server's partial indexes over the live register (see ``upgrade``)
+_LIVE_KEYS = {f'ix_activity_live_{key}': key for key in ('date_start', *_SORT_KEYS.values())}
+
 _NEW = [
     *((name, 'activity', ['plan_id', 'deleted_at', key, 'date_start', 'id']) for name, key in _SORT_KEYS.items()),
     ('ix_activity_place_date', 'activity', ['place_id', 'plan_id', 'deleted_at', 'date_start', 'id']),
@@ -63,11 +66,20 @@ def upgrade() -> None:
                 op.execute(f'ANALYZE "{name}"')
     else:
         # On the server the sort keys are COLLATE "C" columns (0001), so these indexes hold the
-        # same byte order as SQLite's; fresh statistics let the planner use them at once.
+        # same byte order as SQLite's.  PostgreSQL does not walk an index in order past a
+        # ``deleted_at IS NULL`` condition on one of its columns, so the live register gets
+        # partial indexes of its own (plan, key, date, id); fresh statistics let the planner
+        # use them at once.
+        for name, key in _LIVE_KEYS.items():
+            columns = 'plan_id, date_start, id' if key == 'date_start' else f'plan_id, {key}, date_start, id'
+            op.execute(f'CREATE INDEX "{name}" ON activity ({columns}) WHERE deleted_at IS NULL')
         op.execute('ANALYZE activity, comm_form, organisation')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != 'sqlite':
+        for name in _LIVE_KEYS:
+            op.execute(f'DROP INDEX IF EXISTS "{name}"')
     for name, table, _columns in reversed(_NEW):
         op.drop_index(name, table_name=table)
     for name, table, columns in reversed(_OLD):
