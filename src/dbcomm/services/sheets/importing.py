@@ -139,7 +139,7 @@ class RowOutcome:
     def reason(self) -> str:
         """One line saying why the row is not imported."""
         if self.problems:
-            return "; ".join(_cell_reason(p) for p in self.problems)
+            return "; ".join(_cell_reason(p).rstrip(".") for p in self.problems) + "."
         return self.note
 
 
