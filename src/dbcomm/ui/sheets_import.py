@@ -44,12 +44,15 @@ from PySide6.QtWidgets import (
 from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import N_, _, format_number
-from dbcomm.services import auth, sheets
+from dbcomm.services import sheets
 from dbcomm.services.sheets import fields as F
 from dbcomm.services.sheets.encodings import ENCODINGS
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.tasks import BackgroundTask, IsCancelled, Progress
+from dbcomm.ui.widgets import may as _may
+from dbcomm.ui.widgets import message_label as _message_label
+from dbcomm.ui.widgets import say as _say
 
 OK_COLOUR = "#1b5e20"
 BAD_COLOUR = "#b00020"
@@ -86,33 +89,6 @@ def sample_line(text: str, limit: int = 110) -> str:
         return ""
     line = next((x for x in lines if not x.isascii()), lines[0])
     return line if len(line) <= limit else line[:limit - 1] + "…"
-
-
-def _may(db: Database, perm: Perm) -> bool:
-    try:
-        return auth.current(db).can(perm)
-    except UserError:
-        return True
-
-
-def _say(label: QLabel, text: str, colour: str | None = None, bold: bool = False) -> None:
-    style = []
-    if colour:
-        style.append(f"color: {colour};")
-    if bold:
-        style.append("font-weight: bold;")
-    label.setStyleSheet(" ".join(style))
-    label.setText(text)
-    label.setVisible(bool(text))
-
-
-def _message_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
 
 
 def _table(name: str, headers: list[str]) -> QTableWidget:

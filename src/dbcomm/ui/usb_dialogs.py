@@ -56,7 +56,6 @@ from dbcomm.domain.text import vi_sort_key
 from dbcomm.errors import UserError
 from dbcomm.i18n import N_, _, format_date, format_datetime, format_number, ngettext
 from dbcomm.services import (
-    auth,
     exchange_data,
     package_files,
     packages,
@@ -69,6 +68,9 @@ from dbcomm.services.package_files import PackageError
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.tasks import BackgroundTask, IsCancelled, Progress
+from dbcomm.ui.widgets import may as _may
+from dbcomm.ui.widgets import message_label as _message_label
+from dbcomm.ui.widgets import say as _say
 
 OK_COLOUR = "#1b5e20"
 BAD_COLOUR = "#b00020"
@@ -219,13 +221,6 @@ def choose_folder(parent: QWidget | None, title: str) -> Path | None:
 # --- small shared pieces -----------------------------------------------------------------------
 
 
-def _may(db: Database, perm: Perm) -> bool:
-    try:
-        return auth.current(db).can(perm)
-    except UserError:
-        return True
-
-
 def _busy_bar(name: str) -> QProgressBar:
     bar = QProgressBar()
     bar.setObjectName(name)
@@ -234,26 +229,6 @@ def _busy_bar(name: str) -> QProgressBar:
     bar.setMaximumHeight(10)
     bar.hide()
     return bar
-
-
-def _message_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def _say(label: QLabel, text: str, colour: str | None = None, bold: bool = False) -> None:
-    style = []
-    if colour:
-        style.append(f"color: {colour};")
-    if bold:
-        style.append("font-weight: bold;")
-    label.setStyleSheet(" ".join(style))
-    label.setText(text)
-    label.setVisible(bool(text))
 
 
 def _run(owner: QWidget, fn: Callable[[Progress, IsCancelled], Any], done: Callable[[Any], None],

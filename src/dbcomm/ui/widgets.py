@@ -163,3 +163,36 @@ def enable_for(db: object, widget: QWidget, names_by_perm: dict[object, tuple[st
                 button.setEnabled(allowed)
                 if not allowed:
                     button.setToolTip(_("Your role does not allow this."))
+
+
+def may(db: object, perm: object) -> bool:
+    """Whether the person logged in may do ``perm`` (True when nobody needs to log in)."""
+    from dbcomm.errors import UserError
+    from dbcomm.services import auth
+
+    try:
+        return auth.current(db).can(perm)  # type: ignore[arg-type]
+    except UserError:
+        return True
+
+
+def message_label(name: str) -> QLabel:
+    """A hidden, wrapping, selectable label for a dialog's messages (shown by ``say``)."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+def say(label: QLabel, text: str, colour: str | None = None, bold: bool = False) -> None:
+    """Show ``text`` in ``label`` (hidden when empty), in ``colour`` and bold if asked."""
+    style = []
+    if colour:
+        style.append(f"color: {colour};")
+    if bold:
+        style.append("font-weight: bold;")
+    label.setStyleSheet(" ".join(style))
+    label.setText(text)
+    label.setVisible(bool(text))
