@@ -424,3 +424,65 @@ def test_the_dry_run_is_not_reused_when_the_choices_changed(office, tmp_path):
         c.target for c in sheets.choices(office, plan_id(office), "place") if c.label == "Xã Mường Phăng")
     result = sheets.apply_import(office, request, dry_run=dry)
     assert result.added == 4  # read again with the new choice
+
+
+# --- the file read once -------------------------------------------------------------------------
+
+
+def count_reads(monkeypatch) -> list[str]:
+    """Every time a sheet is read from its file (not from the rows read before)."""
+    reads: list[str] = []
+    real = sheets.reading._sheet_rows
+
+    def reading(info, name, start):
+        reads.append(name)
+        return real(info, name, start)
+
+    monkeypatch.setattr(sheets.reading, "_sheet_rows", reading)
+    return reads
+
+
+def test_a_log_is_read_once_from_its_values_to_its_import(office, tmp_path, monkeypatch):
+    path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
+    reads = count_reads(monkeypatch)
+    request = request_for(office, path)  # the header, then the values: the whole sheet read once
+    after_values = len(reads)
+    dry = sheets.dry_run(office, request)
+    result = sheets.apply_import(office, request, dry_run=dry)
+    assert len(reads) == after_values  # neither the dry run nor the import read the file again
+    assert result.added == dry.counts["new"] == 4 and len(register(office)) == 4
+    # done: what was read is let go, and the next dry run reads the file (all already imported)
+    again = sheets.dry_run(office, request_for(office, path))
+    assert len(reads) > after_values and again.counts["already"] == 4
+
+
+def test_a_log_changed_between_the_steps_is_read_again(office, tmp_path, monkeypatch):
+    path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
+    request = request_for(office, path)
+    before = sheets.dry_run(office, request)
+    # the person adds a row in Excel and saves, then looks at the dry run again
+    office_log(path, with_formula_values=True, extra_rows=[
+        [8, "25/06/2025", "Loa truyền thanh", "Phát thanh về học tập suốt đời", "Mường Phăng", "4.3", 70, None,
+         None, 10, None, None, None]])
+    reads = count_reads(monkeypatch)
+    after = sheets.dry_run(office, request)
+    assert reads and after.counts["new"] == before.counts["new"] + 1
+    assert after.sha256 != before.sha256
+
+
+@on_both_engines
+def test_imported_activities_are_found_by_the_registers_search(office, tmp_path):
+    """The search index is filled by the bulk write (many rows a statement) as it is by logging
+    by hand: every row, found without its diacritics."""
+    path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
+    request = request_for(office, path)
+    sheets.apply_import(office, request, dry_run=sheets.dry_run(office, request))
+    big = big_log(tmp_path / "lon.xlsx", 1200, places=["Xã Mường Phăng"])
+    request = request_for(office, big)
+    assert sheets.apply_import(office, request, dry_run=sheets.dry_run(office, request)).added == 1200
+    found = activities.list_rows(office, ActivityFilter(text="gia dinh hoc tap"))
+    assert [r.title for r in found] == ["Hội thi “Gia đình học tập” cấp xã"]
+    for n in (517, 1117, 1200):  # rows of the bulk write, up to the last
+        found = activities.list_rows(office, ActivityFilter(text=f"số {n}"))
+        assert [r.title for r in found] == [f"Hoạt động truyền thông số {n} về học tập suốt đời"]
+    assert len(activities.list_ids(office, ActivityFilter(text="hoc tap suot doi"))) == 1200

@@ -52,6 +52,7 @@ from dbcomm.services import (
 from dbcomm.services.auth import require
 from dbcomm.services.exchange_data import ActivityData, DataError, PeriodData
 from dbcomm.services.package_files import PackageError
+from dbcomm.store.activities import insert_links, insert_many
 from dbcomm.store.engine import Database
 from dbcomm.store.models import (
     Activity,
@@ -685,14 +686,8 @@ def _write_activities(s: Session, ctx: _Context, plan: ImportPlan, data: PeriodD
             s.execute(delete(table).where(table.activity_id.in_(ids)))
         s.execute(update(Activity), [{"id": ctx.existing[r["uuid"]], **{k: v for k, v in r.items() if k != "uuid"}}
                                      for r in changed])
-    if added:
-        s.execute(_table(Activity).insert(), [{**r, "created_at": now} for r in added])
     ids_by_uuid = dict(ctx.existing)
-    uuids = [r["uuid"] for r in added]
-    for start in range(0, len(uuids), 900):
-        chunk = uuids[start:start + 900]
-        ids_by_uuid.update({u: i for i, u in s.execute(select(Activity.id, Activity.uuid).where(
-            Activity.uuid.in_(chunk))).all()})
+    ids_by_uuid.update(insert_many(s, [{**r, "created_at": now} for r in added]))
     nodes: list[tuple[Any, ...]] = []
     programmes: list[tuple[Any, ...]] = []
     reach: list[tuple[Any, ...]] = []
@@ -701,15 +696,7 @@ def _write_activities(s: Session, ctx: _Context, plan: ImportPlan, data: PeriodD
         nodes += [(activity_id, n) for n in node_ids]
         programmes += [(activity_id, p) for p in programme_ids]
         reach += [(activity_id, dim, cat, n) for dim, cats in counts.items() for cat, n in cats.items() if n]
-    # Plain integers and text, several rows per activity: handed to the driver as they are.
-    connection = s.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    for name, columns, values in ((ActivityNode.__tablename__, ("activity_id", "node_id"), nodes),
-                                  (ActivityProgramme.__tablename__, ("activity_id", "programme_id"), programmes),
-                                  (ActivityReach.__tablename__, ("activity_id", "dimension", "category", "count"), reach)):
-        if values:
-            connection.exec_driver_sql(f"INSERT INTO {name} ({', '.join(columns)}) "
-                                       f"VALUES ({', '.join([mark] * len(columns))})", values)
+    insert_links(s, nodes, programmes, reach)
     s.expire_all()  # the session must not keep the old state of rows written around it
 
 

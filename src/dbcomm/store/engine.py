@@ -104,6 +104,9 @@ def _check_file(path: Path) -> None:
             )
 
 
+CACHE_KIB = 32 * 1024
+
+
 def make_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
@@ -118,6 +121,11 @@ def make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        # Up to 32 MB of pages kept per connection (SQLite's default is 2 MB): a write of
+        # thousands of activities touches the register's sort and search indexes all over, and
+        # with the small cache it spills pages to the file and reads them back (a 20,000-row
+        # import: 1.7 s of inserts with the default, 1.1 s with this).  Taken only as used.
+        cur.execute(f"PRAGMA cache_size={-CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

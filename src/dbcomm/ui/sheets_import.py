@@ -469,6 +469,10 @@ class SheetImportDialog(QDialog):
             return  # the work ends (or is stopped) first: its outcome is shown
         super().reject()
 
+    def done(self, result: int) -> None:
+        sheets.forget()  # the rows read are kept between the steps only
+        super().done(result)
+
     # --- step 1: the file ---------------------------------------------------------------------
     def choose_file(self) -> None:
         path = interaction.get().open_file(self, _("Import from Excel/CSV"), _(FILE_FILTERS))

@@ -11,6 +11,9 @@ and the report tables.  A wizard drives the import step by step:
 5. ``dry_run(db, request)`` → ``DryRun``: every row that will not be imported, and why;
 6. ``apply_import(db, request, expected_sha256=dry.sha256)`` → ``ImportResult``, in one transaction.
 
+The file and the rows read last are remembered between these steps (keyed by the file's
+SHA-256), so that a log is read once, not three times; ``forget()`` lets go of them.
+
 ``write_template``, ``export_register`` and ``export_report`` write files; ``source_of`` says which
 file and row an imported activity came from.
 """
@@ -58,6 +61,7 @@ from dbcomm.services.sheets.reading import (
     SheetInfo,
     SourceInfo,
     SourceOptions,
+    forget,
     open_source,
 )
 from dbcomm.services.sheets.template import write_template
@@ -67,6 +71,6 @@ __all__ = [
     "ExportResult", "FieldSpec", "ImportCancelled", "ImportRequest", "ImportResult", "MappingError", "RowOutcome",
     "RowPreview", "RowProblem", "Scored", "SheetFileError", "SheetInfo", "SheetPreview", "SourceInfo",
     "SourceMark", "SourceOptions", "ValueSuggestion", "apply_import", "check_mapping", "choices", "dry_run",
-    "export_register", "export_report", "mapping_from_columns", "open_source", "preview", "propose_mapping",
+    "export_register", "export_report", "forget", "mapping_from_columns", "open_source", "preview", "propose_mapping",
     "proposed_value_map", "report_tables", "source_of", "sources", "value_suggestions", "write_template",
 ]

@@ -52,18 +52,16 @@ from dbcomm.services.sheets.reading import (
     SourceOptions,
     check_size,
     file_sha256,
+    forget,
     keep_open,
     open_source,
     rows,
     too_many_rows,
 )
-from dbcomm.store.activities import is_own
+from dbcomm.store.activities import insert_links, insert_many, is_own
 from dbcomm.store.engine import Database
 from dbcomm.store.models import (
     Activity,
-    ActivityNode,
-    ActivityProgramme,
-    ActivityReach,
     AuditEntry,
     PeriodStatus,
     Plan,
@@ -749,22 +747,20 @@ class _Writer:
                 "languages": " ".join(v.languages), "items": v.items, "minutes": v.minutes,
                 "sessions": v.sessions, "reach_total": v.reach_total, "cost": v.cost, "funding": v.funding,
                 "search_text": activity_service._search_text(v), "origin_id": None, "origin_report_id": None})
-        s.execute(_table(Activity).insert(), rows_)  # Core: no ORM bookkeeping per row
-        by_uuid: dict[str, int] = {}
-        uuids = [r["uuid"] for r in rows_]
-        for k in range(0, len(uuids), 900):
-            by_uuid.update({u: i for i, u in s.execute(
-                select(Activity.id, Activity.uuid).where(Activity.uuid.in_(uuids[k:k + 900]))).tuples()})
-        ids = [by_uuid[u] for u in uuids]
+        by_uuid = insert_many(s, rows_)  # Core, many rows a statement: no ORM bookkeeping per row
+        ids = [by_uuid[r["uuid"]] for r in rows_]
         self.ids.update(ids)
-        nodes, programmes, reach, sources, entries = [], [], [], [], []
+        nodes: list[tuple[int, int]] = []
+        programmes: list[tuple[int, int]] = []
+        reach: list[tuple[int, str, str, int]] = []
+        sources: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
         for p, row, activity_id in zip(parsed, rows_, ids, strict=True):
             v = p.value
             assert v is not None
-            nodes += [{"activity_id": activity_id, "node_id": n} for n in v.node_ids]
-            programmes += [{"activity_id": activity_id, "programme_id": x} for x in v.programme_ids]
-            reach += [{"activity_id": activity_id, "dimension": dim, "category": cat, "count": n}
-                      for dim, cats in v.reach.values.items() for cat, n in cats.items() if n]
+            nodes += [(activity_id, n) for n in v.node_ids]
+            programmes += [(activity_id, x) for x in v.programme_ids]
+            reach += [(activity_id, dim, cat, n) for dim, cats in v.reach.values.items() for cat, n in cats.items() if n]
             sources.append({"activity_id": activity_id, "row_key": p.key, "file_name": self.info.name,
                             "sheet": self.sheet, "row_number": p.row, "file_sha256": self.info.sha256,
                             "imported_at": now})
@@ -772,10 +768,10 @@ class _Writer:
             changes = {k: [None, x] for k, x in snapshot.items() if x not in (None, "", 0, [], {})}
             changes["source"] = [None, _source_text(self.info.name, self.sheet, p.row, self.info.kind)]
             entries.append(self._entry(row["uuid"], v.title, changes))
-        for model, values in ((ActivityNode, nodes), (ActivityProgramme, programmes), (ActivityReach, reach),
-                              (SheetSource, sources), (AuditEntry, entries)):
-            if values:
-                s.execute(_table(model).insert(), values)
+        insert_links(s, nodes, programmes, reach)
+        connection = s.connection()
+        for model, values in ((SheetSource, sources), (AuditEntry, entries)):
+            connection.execute(_table(model).insert(), values)
         self.added += len(parsed)
 
     def _entry(self, entity_uuid: str, summary: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -882,6 +878,7 @@ def apply_import(db: Database, request: ImportRequest, *, dry_run: DryRun | None
         if remember_choices:
             remember(s, request.mapping, plan_uuid, request.value_map)
         s.expire_all()
+    forget()  # done: the rows read need not be kept
     return ImportResult(info.name, sheet, added, counts, message)
 
 

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import re
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -25,7 +26,7 @@ from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import ParseError
 
 from dbcomm.domain.text import nfc
@@ -200,12 +201,49 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
             "{mb}", str(MAX_FILE_BYTES // (1024 * 1024))), path)
     if head.startswith(_CFB):
         raise _check_compound(path)
+    sha256 = file_sha256(path)
+    key = (str(path.resolve()), sha256, options)
+    known = _recall("info", key)
+    if known is not None:
+        return cast(SourceInfo, known)
     if head.startswith(_ZIP) or path.suffix.lower() in (".xlsx", ".xlsm", ".xltx"):
         if not head.startswith(_ZIP):
             raise _damaged(path)
         _check_zip(path)
-        return _open_workbook(path, size, options)
-    return _open_csv(path, size, options)
+        info = _open_workbook(path, size, sha256, options)
+    else:
+        info = _open_csv(path, size, sha256, options)
+    _keep("info", key, info)
+    return info
+
+
+# --- what was read last ----------------------------------------------------------------------
+#
+# An import reads its file in three steps (the values to map, the dry run, the import), each of
+# which used to open and read the whole file again.  The last file opened and the rows last read
+# are remembered, keyed by the file's SHA-256: a step that finds the same bytes, sheet and
+# reading options uses them; a file changed in between is read again.
+
+REMEMBER_ROWS = 50_000  # rows kept in memory between steps (a 20,000-row log is ~20 MB)
+_memory_lock = threading.Lock()
+_memory: dict[str, tuple[object, object]] = {}
+
+
+def _recall(kind: str, key: object) -> object | None:
+    with _memory_lock:
+        held = _memory.get(kind)
+    return held[1] if held is not None and held[0] == key else None
+
+
+def _keep(kind: str, key: object, value: object) -> None:
+    with _memory_lock:
+        _memory[kind] = (key, value)
+
+
+def forget() -> None:
+    """Let go of the file and rows remembered (the import is done, or the wizard closed)."""
+    with _memory_lock:
+        _memory.clear()
 
 
 # Workbooks opened during one operation (a dry run, an import), shared by its steps; see keep_open.
@@ -284,7 +322,7 @@ def _load(path: Path, data_only: bool = True) -> Any:
     return wb
 
 
-def _open_workbook(path: Path, size: int, options: SourceOptions) -> SourceInfo:
+def _open_workbook(path: Path, size: int, sha256: str, options: SourceOptions) -> SourceInfo:
     wb = _load(path)
     try:
         sheets = []
@@ -308,7 +346,7 @@ def _open_workbook(path: Path, size: int, options: SourceOptions) -> SourceInfo:
             encoding = "tcvn3" if encodings.looks_like_tcvn3(sample) else None
     finally:
         _release(wb)
-    return SourceInfo(path, "xlsx", size, file_sha256(path), sheets, encoding, options=options)
+    return SourceInfo(path, "xlsx", size, sha256, sheets, encoding, options=options)
 
 
 def _limited(rows: Any, n: int) -> Iterator[Any]:
@@ -322,7 +360,7 @@ _HTML = re.compile(rb"^\s*(<!doctype html|<html|<table|<\?xml[^>]*>\s*<\?mso-app
                    rb"microsoft-com:office:spreadsheet)", re.IGNORECASE | re.DOTALL)
 
 
-def _open_csv(path: Path, size: int, options: SourceOptions) -> SourceInfo:
+def _open_csv(path: Path, size: int, sha256: str, options: SourceOptions) -> SourceInfo:
     with path.open("rb") as fh:
         sample = fh.read(1 << 20)
     probe = sample[:4096]
@@ -342,7 +380,7 @@ def _open_csv(path: Path, size: int, options: SourceOptions) -> SourceInfo:
             name=encoding, names=", ".join(encodings.ENCODINGS)))
     text = encodings.decode(sample[:65536], encoding)
     delimiter = options.delimiter or _sniff_delimiter(text)
-    return SourceInfo(path, "csv", size, file_sha256(path), [SheetInfo(path.name, False, None)], encoding, found,
+    return SourceInfo(path, "csv", size, sha256, [SheetInfo(path.name, False, None)], encoding, found,
                       delimiter, options)
 
 
@@ -387,12 +425,31 @@ def _is_formula(value: object) -> bool:
 
 
 def rows(info: SourceInfo, sheet: str | None, start: int = 1) -> Generator[RawRow, None, None]:
-    """Every row of the sheet from row ``start``, blank rows included, streamed."""
-    if info.kind == "csv":
-        yield from _csv_rows(info, start)
-        return
-    repair = info.encoding == "tcvn3"
+    """Every row of the sheet from row ``start``, blank rows included, streamed; the rows read
+    to the end last time, when they are of the same bytes, sheet and reading."""
     name = info.sheet(sheet).name
+    key = _rows_key(info, name, start)
+    known = _recall("rows", key)
+    if known is not None:
+        yield from cast(tuple[RawRow, ...], known)
+        return
+    kept: list[RawRow] | None = []
+    for row in _csv_rows(info, start) if info.kind == "csv" else _sheet_rows(info, name, start):
+        if kept is not None:
+            kept.append(row)
+            if len(kept) > REMEMBER_ROWS:
+                kept = None
+        yield row
+    if kept is not None:
+        _keep("rows", key, tuple(kept))
+
+
+def _rows_key(info: SourceInfo, name: str, start: int) -> tuple[object, ...]:
+    return (str(info.path.resolve()), info.sha256, info.encoding, info.delimiter, name, start)
+
+
+def _sheet_rows(info: SourceInfo, name: str, start: int) -> Generator[RawRow, None, None]:
+    repair = info.encoding == "tcvn3"
     wb = _load(info.path)
     formulas = None
     try:
@@ -484,6 +541,8 @@ def check_size(info: SourceInfo, sheet: str | None, start: int = 1) -> None:
     rows are first counted in the raw file (fast); only when there seem to be too many are the
     rows holding something counted one by one."""
     limit = MAX_ROWS + start
+    if _recall("rows", _rows_key(info, info.sheet(sheet).name, start)) is not None:
+        return  # read to the end before, and no more than REMEMBER_ROWS
     if info.kind == "csv":
         with info.path.open("rb") as fh:
             if _count_tags(fh, b"\n", limit) <= limit:

@@ -54,12 +54,14 @@ def text(value: object, *, multiline: bool = False) -> str:
     """A text cell: NFC, trimmed; single-line text has its runs of spaces collapsed."""
     if value is None:
         return ""
-    raw = shown(value).replace("\r\n", "\n").replace("\r", "\n")
+    raw = value if isinstance(value, str) else shown(value)
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     return nfc(raw) if multiline else nfc_line(raw)
 
 
 def check_error(value: object) -> None:
-    if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
+    if isinstance(value, str) and "#" in value and value.strip().upper() in EXCEL_ERRORS:
         raise CellError("excel_error", _("the cell holds the Excel error {error}").format(error=value.strip()))
 
 
