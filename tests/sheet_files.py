@@ -4,7 +4,6 @@ encodings, and the files that must be refused (password, .xls, damaged, far too 
 
 from __future__ import annotations
 
-import struct
 import unicodedata
 import zipfile
 from datetime import date, datetime
@@ -217,56 +216,31 @@ def encode_tcvn3(text: str) -> bytes:
     return bytes(out)
 
 
-# --- compound (OLE2) files: a protected workbook and an old .xls ---------------------------------
-
-_FREE, _END, _FAT = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+# --- a password-protected workbook and an old .xls, as Excel writes them ------------------------
 
 
-def compound_file(path: Path, streams: dict[str, bytes]) -> Path:
-    """A valid OLE2 compound file (version 3, 512-byte sectors) holding these streams — the
-    container of a password-protected .xlsx ("EncryptionInfo", "EncryptedPackage") and of an .xls
-    ("Workbook").  Streams are padded to 4,096 bytes so that they live in ordinary sectors."""
-    names = list(streams)
-    if len(names) > 3:
-        raise ValueError("at most three streams")
-    datas = [streams[n].ljust(4096, b"\0") for n in names]
-    # sector 0: FAT; sector 1: directory; then each stream's sectors
-    chains: list[tuple[int, int]] = []
-    sector = 2
-    for data in datas:
-        count = (len(data) + 511) // 512
-        chains.append((sector, count))
-        sector += count
-    fat = [_FAT, _END]
-    for start, count in chains:
-        fat += [start + i + 1 for i in range(count - 1)] + [_END]
-    fat += [_FREE] * (128 - len(fat))
+def protected_xlsx(path: Path, password: str = "khuyenhoc2025") -> Path:
+    """The office log encrypted with a password the way Excel does it (ECMA-376 agile encryption:
+    an OLE2 container holding "EncryptionInfo" and "EncryptedPackage")."""
+    from msoffcrypto.format.ooxml import OOXMLFile
 
-    def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
-        raw = name.encode("utf-16-le") + b"\0\0" if name else b""
-        return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
-                + struct.pack("<III", _FREE, right, child) + b"\0" * 16 + b"\0" * 4 + b"\0" * 16
-                + struct.pack("<IIII", start, size, 0, 0)[:8] + b"\0" * 4)
-
-    directory = entry("Root Entry", 5, 1, _FREE, _END, 0)
-    for i, (name, (start, _count)) in enumerate(zip(names, chains, strict=True), start=1):
-        right = i + 1 if i < len(names) else _FREE
-        directory += entry(name, 2, _FREE, right, start, len(streams[name]))
-    directory = directory.ljust(512, b"\0")
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\0" * 6 + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108)
-    assert len(header) == 512
-    body = struct.pack("<128I", *fat) + directory + b"".join(d.ljust(((len(d) + 511) // 512) * 512, b"\0")
-                                                              for d in datas)
-    path.write_bytes(header + body)
+    plain = office_log(path.with_name(path.stem + "-plain.xlsx"))
+    with plain.open("rb") as src, path.open("wb") as out:
+        OOXMLFile(src).encrypt(password, out)
+    plain.unlink()
     return path
 
 
-def protected_xlsx(path: Path) -> Path:
-    return compound_file(path, {"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"<encryption/>",
-                                "EncryptedPackage": b"\x00" * 64})
-
-
 def old_xls(path: Path) -> Path:
-    return compound_file(path, {"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\0" * 8})
+    """A log saved in the old Excel 97–2003 format (BIFF8, an OLE2 "Workbook" stream)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Năm 2024")
+    for r, row in enumerate([["Ngày", "Hình thức", "Nội dung tuyên truyền", "Số người"],
+                             ["05/03/2024", "Loa truyền thanh", "Tuyên truyền Ngày Sách và Văn hóa đọc", 120],
+                             ["12/04/2024", "Hội nghị", "Hội nghị triển khai Kế hoạch", 95]]):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.save(str(path))
+    return path

@@ -104,6 +104,29 @@ def test_the_register_exports_to_csv_in_utf8_with_a_bom(office, tmp_path):
     assert rows[1][1].count("/") == 2  # dd/mm/yyyy
 
 
+def test_the_export_tells_its_progress_and_stopping_it_writes_nothing(office, tmp_path, monkeypatch):
+    monkeypatch.setattr(sheets.export, "PAGE", 70)  # several pages of the 300 demo activities
+    told: list[tuple[int, int]] = []
+    path = tmp_path / "so.xlsx"
+    result = sheets.export_register(office, ActivityFilter(), path, progress=lambda d, t: told.append((d, t)))
+    assert told == [(70, 300), (140, 300), (210, 300), (280, 300), (300, 300)] and result.rows == 300
+
+    # the person stops the next export half-way: the file already there is left as it was
+    before = path.read_bytes()
+    told.clear()
+    with pytest.raises(sheets.ExportCancelled):
+        sheets.export_register(office, ActivityFilter(), path, progress=lambda d, t: told.append((d, t)),
+                               cancelled=lambda: len(told) >= 2)
+    assert told == [(70, 300), (140, 300)] and path.read_bytes() == before
+    from openpyxl.worksheet._writer import ALL_TEMP_FILES
+
+    assert not ALL_TEMP_FILES  # the sheet's temporary file went too
+    with pytest.raises(sheets.ExportCancelled):
+        sheets.export_register(office, ActivityFilter(), tmp_path / "so.csv", cancelled=lambda: True)
+    assert not (tmp_path / "so.csv").exists()
+    assert [p.name for p in tmp_path.iterdir() if "so" in p.name] == ["so.xlsx"]  # no half-written file
+
+
 def test_a_title_starting_with_an_equals_sign_stays_text(office, tmp_path):
     pid = plan_id(office)
     form = plans.get_tree(office, pid).forms[0].id
@@ -112,6 +135,39 @@ def test_a_title_starting_with_an_equals_sign_stays_text(office, tmp_path):
     sheets.export_register(office, ActivityFilter(text="khong phai cong thuc"), tmp_path / "eq.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "eq.xlsx").worksheets[0]
     assert ws.cell(2, 6).value == "=1+1 không phải công thức" and ws.cell(2, 6).data_type == "s"
+
+
+def test_a_csv_export_keeps_formula_like_text_from_running_in_excel_and_imports_back_as_written(
+        office, tmp_path):
+    pid = plan_id(office)
+    form = plans.get_tree(office, pid).forms[0].id
+    titles = ['=HYPERLINK("http://example.invalid","Bấm vào đây")', "+84 tin nhắn nhắc lịch học",
+              "- Tuyên truyền Ngày Sách", "@Xã Mường Phăng trên Facebook", "Bình thường"]
+    for title in titles:
+        activities.create(office, activities.ActivityInput(plan_id=pid, date_start=date(2026, 1, 5), form_id=form,
+                                                           title=title, subtype="press",
+                                                           notes="=SUM(A1:A9)" if "Bình" in title else ""))
+    flt = ActivityFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5))
+    path = tmp_path / "so.csv"
+    assert sheets.export_register(office, flt, path).rows == 5
+    table = list(csv.reader(path.read_bytes().decode("utf-8-sig").splitlines()))
+    column = table[0].index("Tên hoạt động")
+    written = sorted(row[column] for row in table[1:])
+    # every text Excel would take for a formula starts with an apostrophe; the rest is untouched
+    assert written == sorted(["'" + t if t[0] in "=+-@" else t for t in titles])
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in table[1:] for cell in row)
+
+    empty = open_database(tmp_path / "new-office.sqlite3")
+    try:
+        demo.ensure_demo_communes(empty)
+        pv = sheets.preview(sheets.open_source(path))
+        request = sheets.ImportRequest(path, plan_id(empty), sheets.propose_mapping(empty, pv))
+        request.value_map = sheets.proposed_value_map(sheets.value_suggestions(empty, request))
+        assert sheets.apply_import(empty, request).added == 5
+        assert whole_register(empty) == sorted(
+            (r for r in whole_register(office) if r[0] == date(2026, 1, 5)), key=repr)
+    finally:
+        empty.close()
 
 
 # --- the round trip --------------------------------------------------------------------------------

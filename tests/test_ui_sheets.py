@@ -413,3 +413,17 @@ def test_a_reports_tables_are_exported_from_the_reports_tab(qtbot, office, fake,
     summary = book["Tổng hợp"]
     values = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
     assert values.get("Số hoạt động") == 1 and values.get("Số lượt người được tiếp cận") == 300
+
+
+def test_a_name_typed_without_an_extension_gets_the_file_type_chosen_in_the_dialog(tmp_path):
+    from dbcomm.ui.interaction import with_chosen_suffix
+    from dbcomm.ui.sheets_export import _filters
+
+    filters = _filters()
+    xlsx, csv_ = filters.split(";;")
+    assert with_chosen_suffix(tmp_path / "so-hoat-dong", csv_, filters).name == "so-hoat-dong.csv"
+    assert with_chosen_suffix(tmp_path / "so-hoat-dong", xlsx, filters).name == "so-hoat-dong.xlsx"
+    assert with_chosen_suffix(tmp_path / "bao.cao", csv_, filters).name == "bao.cao.csv"
+    # an extension the person typed, of a type offered, is theirs
+    assert with_chosen_suffix(tmp_path / "so.XLSX", csv_, filters).name == "so.XLSX"
+    assert with_chosen_suffix(tmp_path / "so.csv", xlsx, filters).name == "so.csv"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -40,8 +41,24 @@ class Interaction:
         return [Path(n) for n in names]
 
     def save_file(self, parent: QWidget | None, title: str, suggested: str, filters: str) -> Path | None:
-        name, _sel = QFileDialog.getSaveFileName(parent, title, suggested, filters)
-        return Path(name) if name else None
+        """The file to write; a name typed without an extension gets the one of the file type
+        chosen in the dialog ("CSV (*.csv)" chosen and "so-hoat-dong" typed: so-hoat-dong.csv)."""
+        name, selected = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+        return with_chosen_suffix(Path(name), selected, filters) if name else None
+
+
+def _suffixes(filter_text: str) -> list[str]:
+    return [s.lower() for s in re.findall(r"\*(\.[A-Za-z0-9]+)", filter_text)]
+
+
+def with_chosen_suffix(path: Path, selected: str, filters: str) -> Path:
+    """``path`` as typed when it ends in one of the ``filters``' extensions; else with the
+    extension of the ``selected`` filter added (the name is kept whole: "bao.cao" → "bao.cao.csv")."""
+    allowed = _suffixes(filters)
+    if not allowed or path.suffix.lower() in allowed:
+        return path
+    chosen = _suffixes(selected) or allowed
+    return path.with_name(path.name + chosen[0])
 
     def choose_folder(self, parent: QWidget | None, title: str) -> Path | None:
         name = QFileDialog.getExistingDirectory(parent, title)

@@ -23,7 +23,13 @@ from dbcomm.i18n import N_, VIETNAM, _, format_number, ngettext
 from dbcomm.services import auth
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
-from dbcomm.ui.tasks import run_with_progress
+from dbcomm.ui.tasks import (
+    CancellableTask,
+    IsCancelled,
+    Progress,
+    run_cancellable,
+    run_with_progress,
+)
 
 if TYPE_CHECKING:
     from dbcomm.services import sheets
@@ -93,16 +99,17 @@ def _wrote(parent: QWidget, title: str, paths: list[Path], rows: int | None = No
 # --- the register ------------------------------------------------------------------------------
 
 
-def export_register(window: MainWindow) -> None:
-    """The register as filtered on screen (the deleted ones when the recycle bin is shown)."""
+def export_register(window: MainWindow) -> CancellableTask | None:
+    """The register as filtered on screen (the deleted ones when the recycle bin is shown), with
+    a progress bar and Stop (a province's register takes a while)."""
     title = _("Export the register to Excel/CSV")
     register = window.register
     if register is None:
-        return
+        return None
     f = register.current_filter()
     chosen = interaction.get().save_file(window, title, default_name("register"), _filters())
     if not chosen:
-        return
+        return None
     path = with_suffix(chosen)
     db = window.db
 
@@ -111,7 +118,12 @@ def export_register(window: MainWindow) -> None:
             "Wrote {n} activity to {path}.", "Wrote {n} activities to {path}.", result.rows).format(
             n=format_number(result.rows), path=result.path))
 
-    run_with_progress(window, _("Exporting the register…"), lambda: _sheets().export_register(db, f, path), done)
+    def work(progress: Progress, cancelled: IsCancelled) -> sheets.ExportResult:
+        return _sheets().export_register(db, f, path, progress=progress, cancelled=cancelled)
+
+    return run_cancellable(
+        window, title, work, done, label=_("Exporting the register…"),
+        on_cancel=lambda: window.statusBar().showMessage(_("Export stopped: no file was written."), 8000))
 
 
 # --- the blank template ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ file and row an imported activity came from.
 
 from dbcomm.services.sheets.encodings import ENCODINGS, Candidate
 from dbcomm.services.sheets.export import (
+    ExportCancelled,
     ExportResult,
     export_register,
     export_report,
@@ -68,7 +69,7 @@ from dbcomm.services.sheets.template import write_template
 
 __all__ = [
     "ENCODINGS", "FIELDS", "MAX_ROWS", "Candidate", "Choice", "ColumnInfo", "ColumnMapping", "DryRun",
-    "ExportResult", "FieldSpec", "ImportCancelled", "ImportRequest", "ImportResult", "MappingError", "RowOutcome",
+    "ExportCancelled", "ExportResult", "FieldSpec", "ImportCancelled", "ImportRequest", "ImportResult", "MappingError", "RowOutcome",
     "RowPreview", "RowProblem", "Scored", "SheetFileError", "SheetInfo", "SheetPreview", "SourceInfo",
     "SourceMark", "SourceOptions", "ValueSuggestion", "apply_import", "check_mapping", "choices", "dry_run",
     "export_register", "export_report", "forget", "mapping_from_columns", "open_source", "preview", "propose_mapping",

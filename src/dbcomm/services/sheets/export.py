@@ -1,7 +1,8 @@
 """Spreadsheets for the people above: the register (filtered) and every table of a period report,
 as .xlsx (dates as dates, numbers as numbers, Vietnamese headers, the header row frozen, sensible
 widths, a filter on the header and totals) or as CSV (UTF-8 with a BOM, so that Excel shows the
-diacritics).
+diacritics; a text that Excel would take for a formula, such as "=HYPERLINK(…)", starts with an
+apostrophe).
 
 The register's sheet has the columns of ``fields.FIELDS``: exported, it imports back into an
 empty office as the same register (see ``importing``); its totals row is recognised there.
@@ -14,6 +15,8 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,6 +53,7 @@ TOTAL_LABEL = "Tổng cộng"
 MULTI_NOTE = ("Ghi chú: một hoạt động có thể được tính ở nhiều dòng của bảng này, "
               "vì vậy không cộng các dòng để ra tổng số hoạt động.")
 PAGE = 2000  # activities read at a time
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for a formula
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -127,6 +131,7 @@ class _Styles:
         self.top = Alignment(vertical="top")
         self.indents = {n: Alignment(vertical="top", wrap_text=True, indent=2 * n) for n in range(1, 4)}
         self.note_font = Font(italic=True)
+        self.cells: dict[tuple[str, bool, bool, int], Any] = {}  # a body cell's style, by its kind
 
 
 def _cell(ws: Any, value: Any, column: Column, styles: _Styles, *, total: bool = False, level: int = 0) -> Any:
@@ -137,6 +142,13 @@ def _cell(ws: Any, value: Any, column: Column, styles: _Styles, *, total: bool =
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # a text that starts with "=" stays text, never a formula
+    # The same few styles over and over: each is looked up in the workbook's lists once, then
+    # copied (a hundred thousand rows of thirty cells: 3 million lookups otherwise).
+    key = (column.kind, value is not None, total, level)
+    known = styles.cells.get(key)
+    if known is not None:
+        cell._style = copy(known)
+        return cell
     if value is not None:
         if column.kind == "date":
             cell.number_format = DATE_FORMAT
@@ -150,6 +162,7 @@ def _cell(ws: Any, value: Any, column: Column, styles: _Styles, *, total: bool =
         cell.alignment = styles.indents.get(level, styles.wrap) if level else styles.wrap
     else:
         cell.alignment = styles.top
+    styles.cells[key] = copy(cell._style)
     return cell
 
 
@@ -222,14 +235,30 @@ def write_xlsx(tables: list[Table], path: Path, info: Info = None) -> int:
     wb = openpyxl.Workbook(write_only=True)
     styles = _Styles()
     used: set[str] = set()
-    count = sum(_write_table(wb, t, used, styles) for t in tables)
-    lines = info() if callable(info) else info
-    if lines:
-        _write_info(wb, lines, used)
     buf = io.BytesIO()
-    wb.save(buf)
+    try:
+        count = sum(_write_table(wb, t, used, styles) for t in tables)
+        lines = info() if callable(info) else info
+        if lines:
+            _write_info(wb, lines, used)
+        wb.save(buf)
+    except BaseException:
+        _discard(wb)
+        raise
     atomic_write_bytes(Path(path), buf.getvalue())
     return count
+
+
+def _discard(wb: Any) -> None:
+    """A workbook abandoned half-way (stopped, or an error): each sheet's stream is closed and
+    its temporary file removed, so that nothing is left behind."""
+    for ws in list(getattr(wb, "_sheets", [])):
+        writer = getattr(ws, "_writer", None)
+        with suppress(Exception):  # already closed, or never started: nothing to finish
+            ws.close()
+        if writer is not None:
+            with suppress(Exception):  # already removed
+                writer.cleanup()
 
 
 def _csv_value(value: Any, column: Column) -> str:
@@ -239,7 +268,12 @@ def _csv_value(value: Any, column: Column) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",") if not value.is_integer() else str(int(value))
-    return _clean_text(str(value))
+    text = _clean_text(str(value))
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        # Excel would run "=HYPERLINK(…)" or read "- Tuyên truyền…" as a formula: the apostrophe
+        # keeps it text there, and dbcomm's import takes it off again (reading._csv_rows)
+        return "'" + text
+    return text
 
 
 def write_csv(table: Table, path: Path, delimiter: str = ",") -> int:
@@ -272,17 +306,28 @@ def _join(values: Iterable[str]) -> str:
     return "; ".join(v for v in values if v)
 
 
-def _register_rows(db: Database, f: ActivityFilter, counter: list[int]) -> Iterator[list[Any]]:
-    """The filtered register in date order, one list of values per activity (``FIELDS`` order)."""
-    offset = 0
+class ExportCancelled(UserError):
+    """The person stopped the export: no file was written."""
+
+
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+
+
+def _register_rows(db: Database, f: ActivityFilter, counter: list[int], progress: Progress | None = None,
+                   cancelled: Cancelled | None = None) -> Iterator[list[Any]]:
+    """The filtered register in date order, one list of values per activity (``FIELDS`` order).
+    ``progress(done, total)`` after each page; ``cancelled()`` is asked before each."""
     number = 0
     with db.read() as s:
+        every = repo.list_ids(s, f, sort="date", descending=False)  # then read page by page, no OFFSET
+        total = len(every)
         nodes = {n.id: n.code for n in s.scalars(select(PlanNode))}
         programmes = {p.id: p.code for p in s.scalars(select(Programme))}
-        while True:
-            page = repo.list_rows(s, f, sort="date", descending=False, offset=offset, limit=PAGE)
-            if not page:
-                break
+        for start in range(0, total, PAGE):
+            if cancelled is not None and cancelled():
+                raise ExportCancelled(_("Export stopped: no file was written."))
+            page = repo.rows_by_ids(s, every[start:start + PAGE])
             ids = [r.id for r in page]
             extra = {i: (d, fu, n) for i, d, fu, n in s.execute(
                 select(Activity.id, Activity.description, Activity.funding, Activity.notes)
@@ -324,7 +369,8 @@ def _register_rows(db: Database, f: ActivityFilter, counter: list[int]) -> Itera
                         value = values[spec.key]
                         row.append(value if value != "" else None)
                 yield row
-            offset += len(page)
+            if progress is not None:
+                progress(number, total)
     counter[0] = number
 
 
@@ -345,14 +391,17 @@ def _filter_lines(f: ActivityFilter) -> list[tuple[str, str]]:
 
 
 def export_register(db: Database, f: ActivityFilter, path: Path, *, fmt: str | None = None,
-                    delimiter: str = ",") -> ExportResult:
-    """Write the filtered register (in date order) to ``path`` as .xlsx or CSV."""
+                    delimiter: str = ",", progress: Progress | None = None,
+                    cancelled: Cancelled | None = None) -> ExportResult:
+    """Write the filtered register (in date order) to ``path`` as .xlsx or CSV.  ``progress(done,
+    total)`` is told the activities written; when ``cancelled()`` says so, the export stops
+    (:class:`ExportCancelled`) and nothing is written: the file is saved whole at the end."""
     actor = require(db, Perm.EXPORT)
     path = Path(path)
     kind = _format_of(path, fmt)
     counter = [0]
     columns = register_columns()
-    table = Table("Sổ hoạt động", columns, _register_rows(db, f, counter),
+    table = Table("Sổ hoạt động", columns, _register_rows(db, f, counter, progress, cancelled),
                   total_label_column=columns.index(next(c for c in columns if c.header == F.BY_KEY["title"].header)))
     if kind == "csv":
         count = write_csv(table, path, delimiter)

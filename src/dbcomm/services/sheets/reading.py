@@ -489,6 +489,12 @@ def _cell(value: Any, repair: bool) -> Any:
     return value
 
 
+def _csv_cell(value: str) -> str:
+    """A CSV cell as written: the apostrophe a spreadsheet export puts before a text that would
+    otherwise be a formula ("'=…", "'- …") is not part of the text."""
+    return value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@") else value
+
+
 def _csv_rows(info: SourceInfo, start: int) -> Generator[RawRow, None, None]:
     encoding = info.encoding or "utf-8"
     repair = encoding == "tcvn3"
@@ -501,8 +507,8 @@ def _csv_rows(info: SourceInfo, start: int) -> Generator[RawRow, None, None]:
             for number, record in enumerate(reader, start=1):
                 if number < start:
                     continue
-                cells = tuple((encodings.from_tcvn3(v) if repair else nfc(v) if not v.isascii() else v.strip())
-                              for v in record)
+                cells = tuple(_csv_cell(encodings.from_tcvn3(v) if repair else nfc(v) if not v.isascii()
+                                        else v.strip()) for v in record)
                 yield RawRow(number, cells)
         except csv.Error as exc:
             raise SheetFileError("corrupt_csv", _(
