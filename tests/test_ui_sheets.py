@@ -415,6 +415,28 @@ def test_a_reports_tables_are_exported_from_the_reports_tab(qtbot, office, fake,
     assert values.get("Số hoạt động") == 1 and values.get("Số lượt người được tiếp cận") == 300
 
 
+def test_stopping_the_registers_export_writes_nothing_and_says_so(qtbot, office, fake, tmp_path, monkeypatch):
+    from dbcomm.ui import sheets_export
+
+    pid = plan_id(office)
+    form = activities.forms(office, pid)[0].id
+    for i in range(40):
+        activities.create(office, ActivityInput(plan_id=pid, date_start=date(2025, 3, 1 + i % 28), form_id=form,
+                                                title=f"Phát thanh số {i + 1}"))
+    monkeypatch.setattr(sheets.export, "PAGE", 1)  # one activity a page: the export takes a while
+    w = MainWindow(office)
+    qtbot.addWidget(w)
+    w.show()
+    fake.save_file_result = tmp_path / "so.xlsx"
+    task = sheets_export.export_register(w)
+    assert task is not None
+    task.cancel()  # the person presses Stop
+    qtbot.waitUntil(lambda: not task.running, timeout=WAIT)
+    assert task.state == "cancelled"
+    assert w.statusBar().currentMessage() == "Export stopped: no file was written."
+    assert not (tmp_path / "so.xlsx").exists() and not fake.of_kind("info") and not fake.of_kind("error")
+
+
 def test_a_name_typed_without_an_extension_gets_the_file_type_chosen_in_the_dialog(tmp_path):
     from dbcomm.ui.interaction import with_chosen_suffix
     from dbcomm.ui.sheets_export import _filters
