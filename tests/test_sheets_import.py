@@ -486,3 +486,17 @@ def test_imported_activities_are_found_by_the_registers_search(office, tmp_path)
         found = activities.list_rows(office, ActivityFilter(text=f"số {n}"))
         assert [r.title for r in found] == [f"Hoạt động truyền thông số {n} về học tập suốt đời"]
     assert len(activities.list_ids(office, ActivityFilter(text="hoc tap suot doi"))) == 1200
+
+
+def test_a_value_repeated_on_many_rows_gives_each_row_its_reason(office, tmp_path):
+    rows = [["Ngày", "Hình thức", "Nội dung", "Địa bàn"]]
+    for i in range(6):
+        rows.append([f"0{i + 1}/03/2025", "Loa truyền thanh", f"Phát thanh số {i + 1}",
+                     "Bản Co Líu" if i % 2 else "Xã Mường Phăng"])
+    request = request_for(office, workbook(tmp_path / "lap.xlsx", rows))
+    dry = sheets.dry_run(office, request)
+    refused = [o for o in dry.outcomes if o.status == "error"]
+    assert [o.row for o in refused] == [3, 5, 7] and dry.counts["new"] == 3
+    for o in refused:
+        assert [(p.field, p.column, p.value, p.code) for p in o.problems] == [("place", "D", "Bản Co Líu", "not_mapped")]
+        assert "Bản Co Líu" in o.reason()

@@ -257,18 +257,25 @@ def value_suggestions(db: Database, request: ImportRequest, *, progress: Progres
     memory = remembered_values(db, plan_uuid)
     seen: dict[tuple[str, str], list[Any]] = {}
     wanted = [k for k in F.LOOKUP_FIELDS if k in request.mapping.columns or k in request.mapping.constants]
+    items: dict[tuple[str, type, Any], list[tuple[str, str]]] = {}  # a cell's values, folded: worked out once
     for raw in _data_rows(info, request, progress, cancelled):
         if raw.is_blank():
             continue
         for key, value, _index in _with_constants(raw, request.mapping):
             if key not in wanted or V.is_blank(value):
                 continue
-            try:
-                V.check_error(value)
-            except V.CellError:
-                continue
-            for item in L.items(key, V.text(value), lookups.catalogues[key]):
-                entry = seen.setdefault((key, fold(item)), [item, 0])
+            cell = (key, type(value), value)  # the type too: True == 1 for a dict
+            parts = items.get(cell)
+            if parts is None:
+                try:
+                    V.check_error(value)
+                    parts = [(fold(item), item) for item in L.items(key, V.text(value), lookups.catalogues[key])]
+                except V.CellError:
+                    parts = []
+                if len(items) < 50_000:
+                    items[cell] = parts
+            for folded, item in parts:
+                entry = seen.setdefault((key, folded), [item, 0])
                 entry[1] += 1
     out = []
     for (key, folded), (text, count) in seen.items():
@@ -334,6 +341,7 @@ class _Reader:
         self.file_key = fold(info.name)
         self.sheet_key = fold(info.sheet(request.sheet).name) if info.kind == "xlsx" else ""
         self.occurrences: dict[str, int] = {}
+        self.seen: dict[tuple[str, type, Any], tuple[tuple[str, ...], tuple[RowProblem, ...]]] = {}
 
     # the pieces of a row
 
@@ -341,6 +349,19 @@ class _Reader:
         out.problems.append(RowProblem(key, self.letters.get(key, ""), V.shown(value)[:200], code, message))
 
     def _lookup(self, out: _Parsed, key: str, value: Any) -> list[str]:
+        """The targets of a form, place, objective … cell; its problems added to ``out``.  A log
+        repeats a few dozen such values over thousands of rows: each is worked out once."""
+        cell = (key, type(value), value)  # the type too: True == 1 for a dict
+        known = self.seen.get(cell)
+        if known is None:
+            probe = _Parsed(0, "new")
+            known = (tuple(self._lookup_value(probe, key, value)), tuple(probe.problems))
+            if len(self.seen) < 50_000:
+                self.seen[cell] = known
+        out.problems.extend(known[1])
+        return list(known[0])
+
+    def _lookup_value(self, out: _Parsed, key: str, value: Any) -> list[str]:
         catalogue = self.lookups.catalogues[key]
         targets: list[str] = []
         for item in L.items(key, V.text(value), catalogue):
