@@ -227,3 +227,17 @@ def test_evidence_files_go_to_the_offices_shared_folder_for_every_workstation(se
         assert out.read_bytes() == evidence.read_bytes()
     finally:
         second.close()
+
+
+def test_the_demo_register_on_a_server_leaves_room_for_the_next_activity(server_db):
+    """The demo gives its activities their ids: the server's own counter must follow, or the next
+    activity logged by hand would collide with one of them."""
+    db = open_database(server_db)
+    try:
+        added = demo.generate(db, count=40)
+        plan = plans.get_tree(db, plans.default_plan(db).id)
+        new = activities.create(db, a_title(plan.plan.id, f3(plan), "Phát thanh sau bộ dữ liệu mẫu", date(2025, 6, 2)))
+        assert len(activities.list_ids(db, ActivityFilter())) == added + 1
+        assert activities.get(db, new.id).title == "Phát thanh sau bộ dữ liệu mẫu"
+    finally:
+        db.close()

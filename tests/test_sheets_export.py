@@ -142,19 +142,20 @@ def test_a_csv_export_keeps_formula_like_text_from_running_in_excel_and_imports_
     pid = plan_id(office)
     form = plans.get_tree(office, pid).forms[0].id
     titles = ['=HYPERLINK("http://example.invalid","Bấm vào đây")', "+84 tin nhắn nhắc lịch học",
-              "- Tuyên truyền Ngày Sách", "@Xã Mường Phăng trên Facebook", "Bình thường"]
+              "- Tuyên truyền Ngày Sách", "@Xã Mường Phăng trên Facebook", "Bình thường",
+              "'= không phải công thức", "'Trích dẫn đầu dòng"]
     for title in titles:
         activities.create(office, activities.ActivityInput(plan_id=pid, date_start=date(2026, 1, 5), form_id=form,
                                                            title=title, subtype="press",
                                                            notes="=SUM(A1:A9)" if "Bình" in title else ""))
     flt = ActivityFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5))
     path = tmp_path / "so.csv"
-    assert sheets.export_register(office, flt, path).rows == 5
+    assert sheets.export_register(office, flt, path).rows == 7
     table = list(csv.reader(path.read_bytes().decode("utf-8-sig").splitlines()))
     column = table[0].index("Tên hoạt động")
     written = sorted(row[column] for row in table[1:])
     # every text Excel would take for a formula starts with an apostrophe; the rest is untouched
-    assert written == sorted(["'" + t if t[0] in "=+-@" else t for t in titles])
+    assert written == sorted(["'" + t if t[0] in "=+-@'" else t for t in titles])
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in table[1:] for cell in row)
 
     empty = open_database(tmp_path / "new-office.sqlite3")
@@ -163,7 +164,7 @@ def test_a_csv_export_keeps_formula_like_text_from_running_in_excel_and_imports_
         pv = sheets.preview(sheets.open_source(path))
         request = sheets.ImportRequest(path, plan_id(empty), sheets.propose_mapping(empty, pv))
         request.value_map = sheets.proposed_value_map(sheets.value_suggestions(empty, request))
-        assert sheets.apply_import(empty, request).added == 5
+        assert sheets.apply_import(empty, request).added == 7
         assert whole_register(empty) == sorted(
             (r for r in whole_register(office) if r[0] == date(2026, 1, 5)), key=repr)
     finally:
@@ -324,3 +325,30 @@ def test_a_filled_in_template_imports_cleanly(office, tmp_path):
         assert (a.languages, a.minutes, a.subtype, a.form.code) == ("vi thai", 30, "loudspeaker", "F3")
         b = s.query(Activity).filter(Activity.title == "Hội thi “Gia đình học tập”").one()
         assert (b.cost, b.funding, [p.code for p in b.programmes]) == (2_500_000, "ntp", ["P6"])
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_an_export_shows_the_register_as_it_was_when_it_began(db, tmp_path, monkeypatch):
+    from sqlalchemy import update
+
+    pid = plan_id(db)
+    form = plans.get_tree(db, pid).forms[0].id
+    for i in range(6):
+        activities.create(db, activities.ActivityInput(plan_id=pid, date_start=date(2025, 3, 1 + i), form_id=form,
+                                                       title=f"Hoạt động {i + 1}", subtype="press"))
+    monkeypatch.setattr(sheets.export, "PAGE", 2)
+    changed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if not changed:  # a colleague saves while the export is half-way
+            with db.engine.begin() as c:
+                c.execute(update(Activity).where(Activity.title == "Hoạt động 5").values(title="Đổi tên giữa chừng"))
+                c.execute(update(Activity).where(Activity.title == "Hoạt động 6").values(deleted_at=datetime(2026, 1, 1)))
+            changed.append(done)
+
+    path = tmp_path / "so.xlsx"
+    assert sheets.export_register(db, ActivityFilter(), path, progress=progress).rows == 6
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    column = [c.value for c in ws[1]].index("Tên hoạt động")
+    titles = [row[column] for row in ws.iter_rows(min_row=2, values_only=True) if row[0] is not None]
+    assert changed == [2] and titles == [f"Hoạt động {i}" for i in range(1, 7)]

@@ -235,6 +235,17 @@ def test_values_chosen_by_the_person_are_used_and_remembered(office, tmp_path):
     assert proposals[("place", "Bản Co Líu")] == (co_liu, "remembered")
     assert proposals[("form", "Hội nghị")] == ("F5", "remembered")
 
+    # that next file brings a value of its own, chosen once: it is remembered too, beside the first ones
+    third = workbook(tmp_path / "quy-4.xlsx", [["Ngày thực hiện", "Hình thức", "Nội dung tuyên truyền", "Địa bàn"],
+                                               ["02/10/2025", "Họp dân", "Họp dân ở bản", "Bản Co Líu"]])
+    request = request_for(office, third)
+    request.value_map.setdefault("form", {})["Họp dân"] = "F3"
+    assert sheets.apply_import(office, request).added == 1
+    later = request_for(office, third, propose_values=False)
+    proposals = {(s.field, s.text): (s.proposed, s.how) for s in sheets.value_suggestions(office, later)}
+    assert proposals[("form", "Họp dân")] == ("F3", "remembered")
+    assert proposals[("place", "Bản Co Líu")] == (co_liu, "remembered")
+
 
 def test_a_mapping_remembered_by_column_name(office, tmp_path):
     path = workbook(tmp_path / "a.xlsx", [["Ngày", "Kênh", "Việc đã làm"], ["05/03/2025", "F3", "Phát thanh"]])
@@ -468,6 +479,16 @@ def test_a_log_changed_between_the_steps_is_read_again(office, tmp_path, monkeyp
     after = sheets.dry_run(office, request)
     assert reads and after.counts["new"] == before.counts["new"] + 1
     assert after.sha256 != before.sha256
+
+
+def test_a_sheet_too_large_to_keep_is_read_at_each_step(office, tmp_path, monkeypatch):
+    monkeypatch.setattr(sheets.reading, "REMEMBER_CELLS", 40)  # a sheet wider or longer than this is not kept
+    path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
+    reads = count_reads(monkeypatch)
+    request = request_for(office, path)
+    after_values = len(reads)
+    dry = sheets.dry_run(office, request)
+    assert len(reads) == after_values + 1 and dry.counts["new"] == 4
 
 
 @on_both_engines

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from dbcomm.domain.text import fold, vi_sort_key
 from dbcomm.store.engine import Database
@@ -240,4 +240,7 @@ def generate(db: Database, count: int = 600, *, seed: int = 386, end: date | Non
         for rows, model in tables:
             for k in range(0, len(rows), batch):
                 s.execute(insert(model), rows[k:k + batch])
+        if s.get_bind().dialect.name == "postgresql":  # the ids were given: the server's counter follows
+            s.execute(text("SELECT setval(pg_get_serial_sequence('activity', 'id'), "
+                           "(SELECT max(id) FROM activity))"))
     return count

@@ -225,9 +225,14 @@ class Database:
         return attachments_dir_for(self.path)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, *, snapshot: bool = False) -> Iterator[Session]:
+        """A session for reading.  ``snapshot``: every query inside sees the database as it was
+        at the first one, whatever others save meanwhile (a long export read page by page).
+        SQLite's read transaction is such a snapshot already; PostgreSQL's default is not."""
         try:
             with self._read() as session:
+                if snapshot and self.engine.dialect.name == "postgresql":
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 yield session
         except (OperationalError, SADatabaseError) as exc:
             raise translate_db_error(exc) from exc

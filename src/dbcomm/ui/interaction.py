@@ -46,6 +46,18 @@ class Interaction:
         name, selected = QFileDialog.getSaveFileName(parent, title, suggested, filters)
         return with_chosen_suffix(Path(name), selected, filters) if name else None
 
+    def choose_folder(self, parent: QWidget | None, title: str) -> Path | None:
+        name = QFileDialog.getExistingDirectory(parent, title)
+        return Path(name) if name else None
+
+    def resolve_conflict(self, parent: QWidget | None, message: str, details: ConflictDetails) -> str:
+        """Both versions of a record side by side: "keep_theirs", "save_mine" or "back"."""
+        from dbcomm.ui.conflict_dialog import ConflictDialog
+
+        dialog = ConflictDialog(message, details, parent)
+        dialog.exec()
+        return dialog.choice
+
 
 def _suffixes(filter_text: str) -> list[str]:
     return [s.lower() for s in re.findall(r"\*(\.[A-Za-z0-9]+)", filter_text)]
@@ -59,18 +71,6 @@ def with_chosen_suffix(path: Path, selected: str, filters: str) -> Path:
         return path
     chosen = _suffixes(selected) or allowed
     return path.with_name(path.name + chosen[0])
-
-    def choose_folder(self, parent: QWidget | None, title: str) -> Path | None:
-        name = QFileDialog.getExistingDirectory(parent, title)
-        return Path(name) if name else None
-
-    def resolve_conflict(self, parent: QWidget | None, message: str, details: ConflictDetails) -> str:
-        """Both versions of a record side by side: "keep_theirs", "save_mine" or "back"."""
-        from dbcomm.ui.conflict_dialog import ConflictDialog
-
-        dialog = ConflictDialog(message, details, parent)
-        dialog.exec()
-        return dialog.choice
 
 
 current: Interaction = Interaction()

@@ -270,9 +270,10 @@ def _csv_value(value: Any, column: Column) -> str:
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",") if not value.is_integer() else str(int(value))
     text = _clean_text(str(value))
-    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and text.startswith((*FORMULA_STARTS, "'")):
         # Excel would run "=HYPERLINK(…)" or read "- Tuyên truyền…" as a formula: the apostrophe
-        # keeps it text there, and dbcomm's import takes it off again (reading._csv_rows)
+        # keeps it text there, and dbcomm's import takes one off again (reading._csv_cell) — so a
+        # text that itself begins with an apostrophe gets one more, to come back as it was
         return "'" + text
     return text
 
@@ -331,7 +332,7 @@ def _register_rows(db: Database, f: ActivityFilter, counter: list[int], progress
     """The filtered register in date order, one list of values per activity (``FIELDS`` order).
     ``progress(done, total)`` after each page; ``cancelled()`` is asked before each."""
     number = 0
-    with db.read() as s:
+    with db.read(snapshot=True) as s:  # one state of the register, however long the export takes
         every = repo.list_ids(s, f, sort="date", descending=False)  # then read page by page, no OFFSET
         total = len(every)
         nodes = {n.id: n.code for n in s.scalars(select(PlanNode))}

@@ -384,6 +384,7 @@ def remember(session: Any, mapping: ColumnMapping, plan_uuid: str, value_map: di
         row.value = payload
     else:
         session.add(AppSetting(key=MEMORY_KEY, value=payload))
+    session.flush()  # written now: a caller that expires its session afterwards must not lose it
 
 
 def remembered_values(db: Database, plan_uuid: str) -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ with an .xls name.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -81,6 +82,7 @@ class SourceInfo:
     encoding_candidates: list[encodings.Candidate] = field(default_factory=list)  # CSV: each reading
     delimiter: str | None = None
     options: SourceOptions = SourceOptions()
+    mtime_ns: int = 0  # the file's time of change when it was opened
 
     @property
     def name(self) -> str:
@@ -187,7 +189,8 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
     path = Path(path)
     options = options or SourceOptions()
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size, mtime_ns = st.st_size, st.st_mtime_ns
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
@@ -205,7 +208,7 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
     key = (str(path.resolve()), sha256, options)
     known = _recall("info", key)
     if known is not None:
-        return cast(SourceInfo, known)
+        return dataclasses.replace(cast(SourceInfo, known), mtime_ns=mtime_ns)
     if head.startswith(_ZIP) or path.suffix.lower() in (".xlsx", ".xlsm", ".xltx"):
         if not head.startswith(_ZIP):
             raise _damaged(path)
@@ -213,6 +216,7 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
         info = _open_workbook(path, size, sha256, options)
     else:
         info = _open_csv(path, size, sha256, options)
+    info = dataclasses.replace(info, mtime_ns=mtime_ns)
     _keep("info", key, info)
     return info
 
@@ -224,7 +228,8 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
 # are remembered, keyed by the file's SHA-256: a step that finds the same bytes, sheet and
 # reading options uses them; a file changed in between is read again.
 
-REMEMBER_ROWS = 50_000  # rows kept in memory between steps (a 20,000-row log is ~20 MB)
+REMEMBER_ROWS = 50_000  # rows kept in memory between steps (a 20,000-row log of 16 columns: ~60 MB)
+REMEMBER_CELLS = 1_500_000  # and cells: a sheet a thousand columns wide is not kept
 _memory_lock = threading.Lock()
 _memory: dict[str, tuple[object, object]] = {}
 
@@ -434,14 +439,26 @@ def rows(info: SourceInfo, sheet: str | None, start: int = 1) -> Generator[RawRo
         yield from cast(tuple[RawRow, ...], known)
         return
     kept: list[RawRow] | None = []
+    cells = 0
     for row in _csv_rows(info, start) if info.kind == "csv" else _sheet_rows(info, name, start):
         if kept is not None:
             kept.append(row)
-            if len(kept) > REMEMBER_ROWS:
+            cells += len(row.values)
+            if len(kept) > REMEMBER_ROWS or cells > REMEMBER_CELLS:
                 kept = None
         yield row
-    if kept is not None:
+    if kept is not None and _unchanged(info):
         _keep("rows", key, tuple(kept))
+
+
+def _unchanged(info: SourceInfo) -> bool:
+    """The file is still as it was when opened (its size and time of change): the rows read are
+    those of the bytes whose SHA-256 keys them."""
+    try:
+        st = info.path.stat()
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == (info.size, info.mtime_ns)
 
 
 def _rows_key(info: SourceInfo, name: str, start: int) -> tuple[object, ...]:
@@ -489,10 +506,14 @@ def _cell(value: Any, repair: bool) -> Any:
     return value
 
 
+_GUARDED = ("=", "+", "-", "@", "\t", "\r", "'")  # what a CSV export puts an apostrophe before
+
+
 def _csv_cell(value: str) -> str:
     """A CSV cell as written: the apostrophe a spreadsheet export puts before a text that would
-    otherwise be a formula ("'=…", "'- …") is not part of the text."""
-    return value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@") else value
+    otherwise be a formula ("'=…", "'- …"), or before one that begins with an apostrophe, is not
+    part of the text."""
+    return value[1:] if value[:1] == "'" and value[1:2] in _GUARDED else value
 
 
 def _csv_rows(info: SourceInfo, start: int) -> Generator[RawRow, None, None]:
