@@ -112,3 +112,28 @@ def test_template_export_and_report_export(run, db_path, tmp_path):
     code, out, err = run("sheets", "export-report", str(tmp_path / "bc.xlsx"), "--period", "2025")
     assert code == 0, err
     assert "Theo hình thức" in openpyxl.load_workbook(tmp_path / "bc.xlsx").sheetnames
+
+
+def test_an_export_named_without_an_extension_or_into_a_missing_folder(run, db_path, tmp_path):
+    run("demo-data", "--count", "20", "--demo-office")
+    code, out, err = run("sheets", "export", str(tmp_path / "so-tat-ca"))
+    assert code == 0, err
+    assert (tmp_path / "so-tat-ca.xlsx").exists() and not (tmp_path / "so-tat-ca").exists()
+    code, _out, err = run("sheets", "export", str(tmp_path / "so-csv"), "--format", "csv")
+    assert code == 0 and (tmp_path / "so-csv.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    # a mistyped folder is not made up: a plain refusal, and nothing written
+    code, _out, err = run("sheets", "export", str(tmp_path / "khong-co" / "so.xlsx"))
+    assert code != 0 and "khong-co" in err
+    assert not (tmp_path / "khong-co").exists()
+
+
+def test_a_chosen_value_is_shown_by_its_name_not_its_number(run, db_path, tmp_path):
+    path = office_log(tmp_path / "so.xlsx")
+    code, out, err = run("sheets", "import", str(path), "--value", "place:Bản Co Líu=Xã Mường Phăng")
+    line = next(line for line in out.splitlines() if "Bản Co Líu" in line and "→" in line)
+    assert "Xã Mường Phăng" in line and not any(part.strip().isdigit() for part in line.split("→")[1].split("("))
+
+
+def test_a_file_that_is_not_there_is_said_plainly(run, tmp_path):
+    code, _out, err = run("sheets", "import", str(tmp_path / "da-chuyen-di.xlsx"))
+    assert code != 0 and "da-chuyen-di.xlsx" in err and "No such file" not in err

@@ -176,6 +176,31 @@ def test_an_office_log_is_imported_step_by_step_and_shows_in_the_register(qtbot,
     click(qtbot, d.close_button)
 
 
+def test_an_import_is_backed_up_before_and_can_be_undone_from_its_last_step(qtbot, office, fake, tmp_path):
+    from dbcomm.services import backup
+
+    path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
+    d = dialog_for(qtbot, office)
+    open_file(qtbot, d, fake, path)
+    for _step in range(5):
+        press_next(qtbot, d)
+    assert d.step == STEP_DONE and d.result_value is not None and d.result_value.added == 4
+    # the database as it was just before the import is in the backups folder
+    safety = d.result_value.backup
+    assert safety is not None and safety.exists() and "sheet-import" in safety.name
+    assert safety in [b.path for b in backup.list_backups(office.path)]
+
+    # the person sees it was the wrong file: undo
+    assert d.undo_button.isVisible()
+    fake.confirm_answers = [True]
+    click(qtbot, d.undo_button)
+    assert "Move the 4 activities this import added to the recycle bin?" in fake.of_kind("confirm")[0].text
+    assert d.result_label.text() == "Undone: 4 activities moved to the recycle bin."
+    assert not d.undo_button.isVisible()
+    assert activities.list_ids(office, ActivityFilter()) == []
+    assert len(activities.list_ids(office, ActivityFilter(deleted=True))) == 4  # restorable from the bin
+
+
 def test_reimporting_the_same_file_adds_nothing_and_says_so(qtbot, office, fake, tmp_path):
     path = office_log(tmp_path / "so.xlsx", with_formula_values=True)
     for attempt in range(2):

@@ -72,6 +72,9 @@ def run(db: Any, args: argparse.Namespace) -> int:
     from dbcomm.cli import _filter, _plan_id
     from dbcomm.services import sheets
 
+    if args.action in ("template", "export", "export-report"):
+        args.file = _out_path(args.file, (".xlsx",) if args.action == "template" else (".xlsx", ".csv"),
+                              getattr(args, "format", None))
     if args.action == "template":
         path = sheets.write_template(db, _plan_id(db, args.plan), args.file)
         print(_("Wrote {path}.").format(path=path))
@@ -88,6 +91,20 @@ def run(db: Any, args: argparse.Namespace) -> int:
             print(_("Wrote {path}.").format(path=path))
         return 0
     return _import(db, args)
+
+
+def _out_path(path: Path, allowed: tuple[str, ...], fmt: str | None) -> Path:
+    """The file to write: with the extension of ``--format`` (or .xlsx) when none was typed, in a
+    folder that exists (a mistyped folder is not created)."""
+    from dbcomm.errors import UserError
+
+    if path.suffix.lower() not in allowed:
+        path = path.with_name(path.name + (f".{fmt}" if fmt else allowed[0]))
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise UserError(_("The folder {folder} does not exist: create it first, or choose another.").format(
+            folder=folder))
+    return path
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -239,6 +256,7 @@ def _import(db: Any, args: argparse.Namespace) -> int:
     for key, values in chosen.items():
         value_map.setdefault(key, {}).update(values)
     request.value_map = value_map
+    labels: dict[str, dict[str, str]] = {}  # field → target → what the person reads
     for s in suggestions:
         if s.how == "exact":
             continue
@@ -246,15 +264,19 @@ def _import(db: Any, args: argparse.Namespace) -> int:
         given = {fold(k): v for k, v in chosen.get(s.field, {}).items()}.get(fold(s.text))
         if given is not None or s.proposed is not None:
             target = (given if given is not None else s.proposed) or ""
-            shown = next((c.label for c in s.choices if c.target == target), target) if target else _("(none)")
+            if s.field not in labels:
+                labels[s.field] = {c.target: c.label for c in sheets.choices(db, request.plan_id, s.field)}
+            shown = labels[s.field].get(target, target) if target else _("(none)")
             how = _("your choice") if given is not None else _("remembered") if s.how == "remembered" else _(
                 "closest match")
             print(_("  {field}: “{text}” → {choice} ({how})").format(field=label, text=s.text, choice=shown, how=how))
         else:
-            closest = "; ".join(c.label for c in s.choices) or _("nothing close")
             rows = ngettext("{n} row", "{n} rows", s.count).format(n=format_number(s.count))
-            print(_("  {field}: “{text}” ({rows}) matches nothing; closest: {closest}").format(
-                field=label, text=s.text, rows=rows, closest=closest))
+            if s.choices:
+                print(_("  {field}: “{text}” ({rows}) matches nothing; closest: {closest}").format(
+                    field=label, text=s.text, rows=rows, closest="; ".join(c.label for c in s.choices)))
+            else:
+                print(_("  {field}: “{text}” ({rows}) matches nothing").format(field=label, text=s.text, rows=rows))
 
     dry = sheets.dry_run(db, request)
     c = dry.counts

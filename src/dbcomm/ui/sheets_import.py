@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from dbcomm.domain.roles import Perm
 from dbcomm.errors import UserError
-from dbcomm.i18n import N_, _, format_number
+from dbcomm.i18n import N_, _, format_number, ngettext
 from dbcomm.services import sheets
 from dbcomm.services.sheets import fields as F
 from dbcomm.services.sheets.encodings import ENCODINGS
@@ -60,7 +60,7 @@ NOTE_COLOUR = "#6b4e00"
 MUTED_COLOUR = "#5f6368"
 PROBLEM_ROWS_SHOWN = 5000  # rows listed in the dry run's table; the counts are always complete
 WRAPPED_ROWS = 300  # up to this many, the reasons wrap onto several lines
-FILE_FILTERS = N_("Excel or CSV files (*.xlsx *.xlsm *.csv *.txt);;All files (*)")
+FILE_FILTERS = N_("Excel or CSV files (*.xlsx *.xlsm *.csv *.txt *.xls);;All files (*)")
 
 STEPS = (N_("File"), N_("First rows"), N_("Columns"), N_("Values"), N_("Dry run"), N_("Import"))
 STEP_FILE, STEP_PREVIEW, STEP_COLUMNS, STEP_VALUES, STEP_DRY, STEP_DONE = range(6)
@@ -71,7 +71,7 @@ STATUS_WORDS = {
     "duplicate": N_("likely duplicate"), "skipped": N_("heading or totals, skipped"),
 }
 HOW_WORDS = {"exact": N_("same name"), "remembered": N_("your earlier choice"), "suggested": N_("closest match"),
-             "chosen": N_("your choice"), "": N_("nothing close: choose")}
+             "chosen": N_("your choice"), "": N_("not matched: choose")}
 
 
 def field_text(key: str) -> str:
@@ -365,7 +365,40 @@ class SheetImportDialog(QDialog):
         self.result_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.result_label)
         lay.addWidget(self.result_details)
+        self.undo_button = QPushButton(_("Undo this import…"))
+        self.undo_button.setObjectName("undo_import")
+        self.undo_button.setToolTip(_("Move the activities this import added to the recycle bin."))
+        self.undo_button.clicked.connect(self.undo_import)
+        self.undo_button.hide()
+        undo_row = QHBoxLayout()
+        undo_row.addWidget(self.undo_button)
+        undo_row.addStretch(1)
+        lay.addLayout(undo_row)
         lay.addStretch(1)
+
+    def undo_import(self) -> None:
+        """The person imported the wrong file, or the wrong choices: the activities it added go to
+        the recycle bin (where they can still be restored)."""
+        result = self.result_value
+        if result is None or not result.activity_ids:
+            return
+        n = len(result.activity_ids)
+        if not interaction.get().confirm(self, _("Undo this import"), ngettext(
+                "Move the {n} activity this import added to the recycle bin?",
+                "Move the {n} activities this import added to the recycle bin?", n).format(n=format_number(n)),
+                _("Move to the recycle bin")):
+            return
+        try:
+            moved = sheets.undo_import(self.db, result)
+        except UserError as exc:
+            interaction.get().error(self, _("Undo this import"), str(exc))
+            return
+        self.undo_button.hide()
+        self.result_label.setText(ngettext("Undone: {n} activity moved to the recycle bin.",
+                                           "Undone: {n} activities moved to the recycle bin.", moved).format(
+            n=format_number(moved)))
+        self.result_label.setStyleSheet("")
+        self.imported.emit(result)  # the register and the dashboard show it
 
     # --- moving between steps ----------------------------------------------------------------
     @property
@@ -917,6 +950,7 @@ class SheetImportDialog(QDialog):
         self.result_details.setText(result.message + "\n\n" + _(
             "Each imported activity keeps the file and row it came from (shown in its history). Importing the "
             "same file again adds only rows that were not imported before."))
+        self.undo_button.setVisible(bool(result.activity_ids))
         self._go(STEP_DONE)
         if result.added:
             self.imported.emit(result)

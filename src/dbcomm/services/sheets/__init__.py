@@ -43,6 +43,7 @@ from dbcomm.services.sheets.importing import (
     proposed_value_map,
     source_of,
     sources,
+    undo_import,
     value_suggestions,
 )
 from dbcomm.services.sheets.lookups import Choice, Scored
@@ -73,5 +74,5 @@ __all__ = [
     "RowPreview", "RowProblem", "Scored", "SheetFileError", "SheetInfo", "SheetPreview", "SourceInfo",
     "SourceMark", "SourceOptions", "ValueSuggestion", "apply_import", "check_mapping", "choices", "dry_run",
     "export_register", "export_report", "forget", "mapping_from_columns", "open_source", "preview", "propose_mapping",
-    "proposed_value_map", "report_tables", "source_of", "sources", "value_suggestions", "write_template",
+    "proposed_value_map", "report_tables", "source_of", "sources", "undo_import", "value_suggestions", "write_template",
 ]

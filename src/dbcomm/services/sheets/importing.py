@@ -38,7 +38,7 @@ from dbcomm.domain.vocab import DEFAULT_SUBTYPE_FOR_FORM
 from dbcomm.errors import NotFoundError, PeriodLockedError, UserError
 from dbcomm.i18n import _, format_date, format_number
 from dbcomm.services import activities as activity_service
-from dbcomm.services import audit
+from dbcomm.services import audit, backup
 from dbcomm.services.auth import require
 from dbcomm.services.periods import check_editable
 from dbcomm.services.sheets import fields as F
@@ -186,6 +186,8 @@ class ImportResult:
     added: int
     counts: dict[str, int]
     message: str
+    activity_ids: tuple[int, ...] = ()  # the activities this import added
+    backup: Path | None = None  # the safety backup taken before it (None on a shared server)
 
 
 # --- the catalogue of values ----------------------------------------------------------------
@@ -864,6 +866,8 @@ def apply_import(db: Database, request: ImportRequest, *, dry_run: DryRun | None
             file=info.name))
     sheet = request.sheet or ""
     counts = {status: 0 for status in (*STATUSES, "blank")}
+    will_add = dry_run.to_import if dry_run is not None else 1
+    safety = backup.before(db, "sheet-import") if will_add else None  # as before any import
     with db.write() as s:
         writer = _Writer(s, db, info, sheet, lookups)
         if prepared is not None and dry_run is not None:
@@ -900,7 +904,13 @@ def apply_import(db: Database, request: ImportRequest, *, dry_run: DryRun | None
             remember(s, request.mapping, plan_uuid, request.value_map)
         s.expire_all()
     forget()  # done: the rows read need not be kept
-    return ImportResult(info.name, sheet, added, counts, message)
+    return ImportResult(info.name, sheet, added, counts, message, tuple(sorted(writer.ids)), safety)
+
+
+def undo_import(db: Database, result: ImportResult) -> int:
+    """Move the activities an import added to the recycle bin (each audited, each restorable),
+    for an import that should not have been made; returns how many were moved."""
+    return activity_service.delete(db, list(result.activity_ids))
 
 
 def _import_message(info: SourceInfo, sheet: str, added: int, counts: dict[str, int], with_duplicates: bool) -> str:

@@ -193,6 +193,9 @@ def open_source(path: Path, options: SourceOptions | None = None) -> SourceInfo:
         size, mtime_ns = st.st_size, st.st_mtime_ns
         with path.open("rb") as fh:
             head = fh.read(8)
+    except FileNotFoundError as exc:
+        raise SheetFileError("missing", _("{file} is not there (moved, renamed or on a stick that was taken "
+                                          "out?): choose it again.").format(file=path.name)) from exc
     except OSError as exc:
         raise SheetFileError("unreadable", _("Cannot read {file}: {reason}").format(
             file=path.name, reason=exc.strerror or exc)) from exc
