@@ -77,7 +77,14 @@ def test_the_register_exports_with_real_types_headers_frozen_row_widths_and_tota
     assert ws.cell(302, col["Kinh phí (đồng)"]).value == totals.cost
     assert ws.cell(302, col["Ngày thực hiện"]).value is None
     info = dict(wb["Thông tin"].iter_rows(values_only=True))
-    assert info["Đơn vị"] == "UBND xã Mường Phăng" and info["Số hoạt động"] == "300"
+    assert info["Đơn vị"] == "UBND xã Mường Phăng" and info["Số hoạt động"] == 300
+    assert info["Lọc"] == "Toàn bộ sổ (không lọc)"
+    # printed on A4 landscape, the header row repeated, titled and numbered; thirty columns do not
+    # fit one page legibly, so they are printed smaller across a few
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize, ws.page_setup.scale) == ("landscape", 9, 50)
+    assert not ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
+    assert ws.oddHeader.center.text == "UBND xã Mường Phăng – Sổ theo dõi hoạt động truyền thông"
+    assert ws.oddFooter.center.text == "Trang &P / &N"
 
 
 def test_the_export_follows_the_filter(office, tmp_path):
@@ -86,7 +93,12 @@ def test_the_export_follows_the_filter(office, tmp_path):
     expected = activities.totals(office, flt).count
     result = sheets.export_register(office, flt, tmp_path / "f3-2024.xlsx")
     assert result.rows == expected > 0
-    ws = openpyxl.load_workbook(tmp_path / "f3-2024.xlsx").worksheets[0]
+    wb = openpyxl.load_workbook(tmp_path / "f3-2024.xlsx")
+    ws = wb.worksheets[0]
+    # whoever opens the file sees that it is a part of the register, and which part
+    info = dict(wb["Thông tin"].iter_rows(values_only=True))
+    assert info["Thời gian"] == "01/01/2024 – 31/12/2024" and info["Hình thức"].startswith("F3 – ")
+    assert info["Số hoạt động"] == expected and "Lọc" not in info
     forms = {ws.cell(r, 4).value for r in range(2, expected + 2)}
     assert len(forms) == 1 and next(iter(forms)).startswith("F3 – ")
     years = {ws.cell(r, 2).value.year for r in range(2, expected + 2)}
@@ -235,6 +247,10 @@ def test_every_report_table_is_exported_with_its_totals(office, tmp_path):
     assert isinstance(annex.cell(2, 2).value, datetime)
     assert annex.freeze_panes == "A2"
     assert result.rows >= len(content.annex)
+    # each printed page says whose table it is, which table and which period
+    assert by_form.oddHeader.center.text == f"UBND xã Mường Phăng – Theo hình thức, {content.period_label}"
+    assert by_form.print_title_rows == "$1:$1" and by_form.sheet_properties.pageSetUpPr.fitToPage
+    assert (by_form.page_setup.fitToWidth, by_form.page_setup.fitToHeight) == (1, 0)  # one page wide
 
 
 def test_report_tables_to_csv_are_one_file_each(office, tmp_path):

@@ -293,7 +293,7 @@ class SheetImportDialog(QDialog):
         header.setSectionResizeMode(2, fit)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, fit)
-        self.values_table.setColumnWidth(1, 260)
+        self.values_table.setColumnWidth(1, 220)
         self.values_table.verticalHeader().hide()
         self.values_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.value_combos: list[tuple[sheets.ValueSuggestion, QComboBox]] = []
@@ -426,8 +426,8 @@ class SheetImportDialog(QDialog):
                 "Choose the register's field for each column; columns left at “(not imported)” are ignored. "
                 "dbcomm proposes fields from the column names and remembers your choice for the next file.")),
             STEP_VALUES: (_("What the values mean"), _(
-                "Forms, objectives, places … written in your own words: choose what each one means in the plan. "
-                "A value left at “— choose —” makes its rows errors.")),
+                "Forms, objectives, places … written in your own words: choose what each one means in the plan "
+                "(“≈” marks the closest choices). A value left at “— choose —” makes its rows errors.")),
             STEP_DRY: (_("Dry run"), _(
                 "Every row was checked as if you had typed it in; nothing is written yet.")),
             STEP_DONE: (_("Import"), ""),
@@ -808,6 +808,8 @@ class SheetImportDialog(QDialog):
                 combo.addItem(choice.label, choice.target)
             combo.setCurrentIndex(max(0, combo.findData(s.proposed)) if s.proposed is not None else 0)
             combo.setMinimumContentsLength(30)
+            combo.setToolTip(combo.currentText())  # a long form's whole name
+            combo.currentTextChanged.connect(combo.setToolTip)
             combo.currentIndexChanged.connect(lambda _i, row=r: self._value_changed(row))
             table.setCellWidget(r, 3, combo)
             how = _item(_(HOW_WORDS.get(s.how, s.how)))

@@ -31,7 +31,7 @@ from dbcomm.domain.report import Figures, ReportContent
 from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold
 from dbcomm.errors import UserError
-from dbcomm.i18n import VIETNAM, _, format_number
+from dbcomm.i18n import VIETNAM, _
 from dbcomm.services import audit, settings
 from dbcomm.services.auth import require
 from dbcomm.services.files import atomic_write_bytes, atomic_write_stream
@@ -54,6 +54,7 @@ TOTAL_LABEL = "Tổng cộng"
 MULTI_NOTE = ("Ghi chú: một hoạt động có thể được tính ở nhiều dòng của bảng này, "
               "vì vậy không cộng các dòng để ra tổng số hoạt động.")
 PAGE = 2000  # activities read at a time
+PRINT_WIDTH = 200  # characters of columns that still read well across one A4 landscape page
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for a formula
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -77,6 +78,7 @@ class Table:
     notes: list[str] = field(default_factory=list)  # lines under the table
     levels: list[int] = field(default_factory=list)  # indentation of the label column, per row
     label_column: int = 1
+    title: str = ""  # printed at the top of every page (the office, what, which period)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,21 @@ def _write_table(wb: Any, table: Table, used: set[str], styles: _Styles) -> int:
     for i, column in enumerate(table.columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = column.width
     ws.freeze_panes = "A2"
+    # printed as officials print it: A4 landscape, as wide as the page, the header row on every
+    # page, what it is at the top and the page number at the bottom
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    width = sum(c.width for c in table.columns)
+    if width <= PRINT_WIDTH:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:  # the register's thirty columns on one page would be unreadable: a few pages across
+        ws.page_setup.scale = max(50, int(100 * PRINT_WIDTH / width))
+    ws.print_title_rows = "1:1"
+    if table.title:
+        ws.oddHeader.center.text = table.title.replace("&", "&&")
+    ws.oddFooter.center.text = "Trang &P / &N"
     header = []
     for column in table.columns:
         cell = WriteOnlyCell(ws, value=column.header)
@@ -211,9 +228,9 @@ def _write_table(wb: Any, table: Table, used: set[str], styles: _Styles) -> int:
     return count
 
 
-def _write_info(wb: Any, lines: list[tuple[str, str]], used: set[str]) -> None:
+def _write_info(wb: Any, lines: list[tuple[str, Any]], used: set[str]) -> None:
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     ws = wb.create_sheet(_sheet_name("Thông tin", used))
     ws.column_dimensions["A"].width = 28
@@ -222,10 +239,14 @@ def _write_info(wb: Any, lines: list[tuple[str, str]], used: set[str]) -> None:
     for label, value in lines:
         cell = WriteOnlyCell(ws, value=label)
         cell.font = bold
-        ws.append([cell, _clean_text(value)])
+        number = WriteOnlyCell(ws, value=value)
+        if isinstance(value, int):
+            number.number_format = INT_FORMAT
+            number.alignment = Alignment(horizontal="left")
+        ws.append([cell, _clean_text(value) if isinstance(value, str) else number])
 
 
-Info = list[tuple[str, str]] | Callable[[], list[tuple[str, str]]] | None
+Info = list[tuple[str, Any]] | Callable[[], list[tuple[str, Any]]] | None
 
 
 def write_xlsx(tables: list[Table], path: Path, info: Info = None) -> int:
@@ -391,15 +412,38 @@ def _code_order(code: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", code))
 
 
-def _filter_lines(f: ActivityFilter) -> list[tuple[str, str]]:
+def _filter_lines(db: Database, f: ActivityFilter) -> list[tuple[str, str]]:
+    """What the export was filtered on, so that whoever opens the file does not take a part of
+    the register (and its totals) for the whole of it."""
+    from dbcomm.store.models import CommForm, Organisation
+
     lines = []
     if f.date_from or f.date_to:
         lines.append(("Thời gian", f"{f.date_from.strftime('%d/%m/%Y') if f.date_from else '…'} – "
                                    f"{f.date_to.strftime('%d/%m/%Y') if f.date_to else '…'}"))
+    with db.read() as s:
+        if f.form_id is not None and (form := s.get(CommForm, f.form_id)) is not None:
+            lines.append(("Hình thức", f"{form.code} – {form.name}"))
+        if f.node_id is not None and (node := s.get(PlanNode, f.node_id)) is not None:
+            lines.append(("Mục tiêu, nhiệm vụ", f"{node.code} – {node.title}"))
+        if f.programme_id is not None and (programme := s.get(Programme, f.programme_id)) is not None:
+            lines.append(("Chương trình", f"{programme.code} – {programme.name}"))
+        if f.place_id is not None and (place := s.get(Organisation, f.place_id)) is not None:
+            lines.append(("Địa bàn", place.name))
+        if isinstance(f.origin, int) and (sender := s.get(Organisation, f.origin)) is not None:
+            lines.append(("Đơn vị gửi", sender.name))
+    if f.language:
+        lines.append(("Ngôn ngữ", F.LANGUAGES_VI.get(f.language, f.language)))
+    if f.subtype:
+        lines.append(("Loại", F.SUBTYPES_VI.get(f.subtype, f.subtype)))
+    if f.origin == "all":
+        lines.append(("Phạm vi", "Cả hoạt động nhận từ các đơn vị khác"))
     if f.text:
         lines.append(("Tìm", f.text))
     if f.deleted:
         lines.append(("Thùng rác", "Các hoạt động đã xóa"))
+    if not lines:
+        lines.append(("Lọc", "Toàn bộ sổ (không lọc)"))
     return lines
 
 
@@ -414,7 +458,10 @@ def export_register(db: Database, f: ActivityFilter, path: Path, *, fmt: str | N
     kind = _format_of(path, fmt)
     counter = [0]
     columns = register_columns()
+    office_name = settings.get_office(db).name
     table = Table("Sổ hoạt động", columns, _register_rows(db, f, counter, progress, cancelled),
+                  title=f"{office_name} – Sổ theo dõi hoạt động truyền thông" if office_name else
+                  "Sổ theo dõi hoạt động truyền thông",
                   total_label_column=columns.index(next(c for c in columns if c.header == F.BY_KEY["title"].header)))
     if kind == "csv":
         count = write_csv(table, path, delimiter)
@@ -423,7 +470,7 @@ def export_register(db: Database, f: ActivityFilter, path: Path, *, fmt: str | N
 
         def info() -> list[tuple[str, str]]:  # the count is known once the rows are written
             return [("Đơn vị", office.name), ("Nội dung", "Sổ theo dõi hoạt động truyền thông"),
-                    *_filter_lines(f), ("Số hoạt động", format_number(counter[0])),
+                    *_filter_lines(db, f), ("Số hoạt động", counter[0]),
                     ("Xuất lúc", _now_text()), ("Phần mềm", f"dbcomm {dbcomm.__version__}")]
 
         count = write_xlsx([table], path, info)
@@ -552,6 +599,9 @@ def export_report(db: Database, path: Path, *, report_id: int | None = None, pla
     kind = _format_of(path, fmt)
     content = _report_content(db, report_id, plan_id, period_key, scope)
     tables = report_tables(content)
+    office_name = settings.get_office(db).name
+    for table in tables:
+        table.title = " – ".join(x for x in (office_name, f"{table.name}, {content.period_label}") if x)
     if kind == "csv":
         paths = []
         count = 0
@@ -565,7 +615,7 @@ def export_report(db: Database, path: Path, *, report_id: int | None = None, pla
                 ("Kỳ báo cáo", f"{content.period_label} ({content.date_from.strftime('%d/%m/%Y')} – "
                                f"{content.date_to.strftime('%d/%m/%Y')})"),
                 ("Kế hoạch", f"{content.plan_code} {content.plan_title}".strip()),
-                ("Số hoạt động", format_number(content.totals.activities)),
+                ("Số hoạt động", content.totals.activities),
                 ("Xuất lúc", _now_text()), ("Phần mềm", f"dbcomm {dbcomm.__version__}")]
         count = write_xlsx(tables, path, info)
         paths = [path]
