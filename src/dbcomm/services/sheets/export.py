@@ -611,7 +611,7 @@ def export_report(db: Database, path: Path, *, report_id: int | None = None, pla
             paths.append(target)
     else:
         office = settings.get_office(db)
-        info = [("Đơn vị", office.name), ("Báo cáo", content.header.subject or content.period_label),
+        info: list[tuple[str, Any]] = [("Đơn vị", office.name), ("Báo cáo", content.header.subject or content.period_label),
                 ("Kỳ báo cáo", f"{content.period_label} ({content.date_from.strftime('%d/%m/%Y')} – "
                                f"{content.date_to.strftime('%d/%m/%Y')})"),
                 ("Kế hoạch", f"{content.plan_code} {content.plan_title}".strip()),
