@@ -468,7 +468,7 @@ def export_register(db: Database, f: ActivityFilter, path: Path, *, fmt: str | N
     else:
         office = settings.get_office(db)
 
-        def info() -> list[tuple[str, str]]:  # the count is known once the rows are written
+        def info() -> list[tuple[str, Any]]:  # the count is known once the rows are written
             return [("Đơn vị", office.name), ("Nội dung", "Sổ theo dõi hoạt động truyền thông"),
                     *_filter_lines(db, f), ("Số hoạt động", counter[0]),
                     ("Xuất lúc", _now_text()), ("Phần mềm", f"dbcomm {dbcomm.__version__}")]
@@ -611,7 +611,8 @@ def export_report(db: Database, path: Path, *, report_id: int | None = None, pla
             paths.append(target)
     else:
         office = settings.get_office(db)
-        info: list[tuple[str, Any]] = [("Đơn vị", office.name), ("Báo cáo", content.header.subject or content.period_label),
+        info: list[tuple[str, Any]] = [
+                ("Đơn vị", office.name), ("Báo cáo", content.header.subject or content.period_label),
                 ("Kỳ báo cáo", f"{content.period_label} ({content.date_from.strftime('%d/%m/%Y')} – "
                                f"{content.date_to.strftime('%d/%m/%Y')})"),
                 ("Kế hoạch", f"{content.plan_code} {content.plan_title}".strip()),
