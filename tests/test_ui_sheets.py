@@ -160,6 +160,14 @@ def test_an_office_log_is_imported_step_by_step_and_shows_in_the_register(qtbot,
     assert 11 not in problems  # the village is mapped now
     assert count(office, Activity) == 0  # nothing written yet
     assert d.next_button.text() == "Import 4 activities"
+    statuses = [status for _row, status, _title, _why in d.problem_rows()]
+    assert statuses == sorted(statuses, key=lambda st: st != "error")  # what must be corrected, first
+    # the rows to import as they will be read: the kind and language filled in are seen beforehand
+    assert d.dry_tabs.tabText(1) == "First rows to import (4 of 4)"
+    first = [d.sample.item(0, c).text() for c in range(d.sample.columnCount())]
+    assert first == ["6", "05/03/2025", "F3", "Loudspeaker broadcast", "Tuyên truyền Ngày Sách và Văn hóa đọc",
+                     "Xã Mường Phăng", "Vietnamese"]
+    assert d.sample.item(0, 2).toolTip().startswith("F3 – ")
 
     # 6. the import, then the result and the register
     press_next(qtbot, d)

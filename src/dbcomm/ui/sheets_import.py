@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,13 +37,15 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from dbcomm.domain.roles import Perm
+from dbcomm.domain.vocab import LANGUAGES, SUBTYPES
 from dbcomm.errors import UserError
-from dbcomm.i18n import N_, _, format_number, ngettext
+from dbcomm.i18n import N_, _, format_date, format_number, ngettext
 from dbcomm.services import sheets
 from dbcomm.services.sheets import fields as F
 from dbcomm.services.sheets.encodings import ENCODINGS
@@ -334,8 +336,7 @@ class SheetImportDialog(QDialog):
         self.duplicates_check.setObjectName("include_duplicates")
         self.duplicates_check.toggled.connect(lambda _on: self.run_dry_run())
         lay.addWidget(self.duplicates_check)
-        self.problems_caption = QLabel(_("Rows that will not be imported (row numbers as in Excel):"))
-        lay.addWidget(self.problems_caption)
+        self.problems_caption = QLabel(_("Rows that will not be imported (row numbers as in Excel), errors first:"))
         self.problems = _table("problems", [_("Row"), _("Status"), _("Title"), _("Why")])
         header = self.problems.horizontalHeader()
         fit = QHeaderView.ResizeMode.ResizeToContents
@@ -345,7 +346,25 @@ class SheetImportDialog(QDialog):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.problems.setColumnWidth(2, 280)
         self.problems.verticalHeader().hide()
-        lay.addWidget(self.problems, 1)
+        # the first rows to import, as they will be read: the kind and language dbcomm fills in
+        # when the sheet has no column for them are seen before anything is written
+        self.sample = _table("sample", [_("Row"), _("Date"), _("Form"), _("Kind"), _("Title"), _("Place"),
+                                        _("Languages")])
+        header = self.sample.horizontalHeader()
+        for c in (0, 1, 2, 3, 5, 6):
+            header.setSectionResizeMode(c, fit)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.sample.verticalHeader().hide()
+        problems_page = QWidget()
+        problems_lay = QVBoxLayout(problems_page)
+        problems_lay.setContentsMargins(0, 4, 0, 0)
+        problems_lay.addWidget(self.problems_caption)
+        problems_lay.addWidget(self.problems, 1)
+        self.dry_tabs = QTabWidget()
+        self.dry_tabs.setObjectName("dry_tabs")
+        self.dry_tabs.addTab(problems_page, _("Not imported"))
+        self.dry_tabs.addTab(self.sample, _("First rows to import"))
+        lay.addWidget(self.dry_tabs, 1)
         self.left_out = QLabel()
         self.left_out.setObjectName("left_out")
         self.left_out.hide()
@@ -890,6 +909,8 @@ class SheetImportDialog(QDialog):
         self.duplicates_check.blockSignals(False)
         self.duplicates_check.setVisible(dry.counts.get("duplicate", 0) > 0)
         shown = [o for o in dry.outcomes if not (o.status == "duplicate" and dry.include_duplicates)]
+        shown.sort(key=lambda o: (o.status != "error", o.row))  # what the person must correct, first
+        self._fill_sample(dry)
         table = self.problems
         table.setRowCount(min(len(shown), PROBLEM_ROWS_SHOWN))
         for r, o in enumerate(shown[:PROBLEM_ROWS_SHOWN]):
@@ -904,11 +925,34 @@ class SheetImportDialog(QDialog):
         table.setWordWrap(len(shown) <= WRAPPED_ROWS)  # long reasons read whole; thousands of rows stay quick
         if len(shown) <= WRAPPED_ROWS:
             table.resizeRowsToContents()
+            # again once the table has its width: measured before, the wrapped reasons are too tall
+            QTimer.singleShot(0, table.resizeRowsToContents)
         more = len(shown) - PROBLEM_ROWS_SHOWN + dry.outcomes_left_out
         _say(self.left_out, _("… and {n} more rows not imported.").format(n=format_number(more)) if more > 0 else "",
              MUTED_COLOUR)
         self.problems_caption.setVisible(bool(shown))
         self.problems.setVisible(bool(shown))
+        self.dry_tabs.setTabText(0, _("Not imported ({n})").format(n=format_number(len(shown)
+                                                                              + dry.outcomes_left_out)))
+        self.dry_tabs.setTabText(1, _("First rows to import ({n} of {total})").format(
+            n=format_number(len(dry.sample)), total=format_number(dry.to_import)))
+        self.dry_tabs.setTabEnabled(1, bool(dry.sample))
+        self.dry_tabs.setCurrentIndex(0 if shown or not dry.sample else 1)
+
+    def _fill_sample(self, dry: sheets.DryRun) -> None:
+        forms = {c.target: c.label for c in self._plan_choices("form")}
+        table = self.sample
+        table.setRowCount(len(dry.sample))
+        for r, p in enumerate(dry.sample):
+            kind = _(SUBTYPES[p.subtype]) if p.subtype in SUBTYPES else p.subtype
+            languages = ", ".join(_(LANGUAGES[c]) if c in LANGUAGES else c for c in p.languages)
+            form = forms.get(p.form, p.form)
+            cells = (str(p.row), format_date(p.date_start), p.form, kind, p.title, p.place, languages)
+            for c, text in enumerate(cells):
+                item = _item(text, form if c == 2 else text)
+                if c == 0:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(r, c, item)
 
     def _explain_dry(self, dry: sheets.DryRun) -> None:
         if dry.to_import:

@@ -155,6 +155,8 @@ class RowPreview:
     form: str  # code
     title: str
     place: str
+    subtype: str = ""  # code: what the kind was read as (or taken from the form)
+    languages: tuple[str, ...] = ()  # codes (Vietnamese when the sheet says none)
 
 
 @dataclass
@@ -699,7 +701,8 @@ def dry_run(db: Database, request: ImportRequest, *, progress: Progress | None =
                 importable = p.status == "new" or (p.status == "duplicate" and request.include_duplicates)
                 if importable and len(sample) < 50 and p.value is not None and p.value.date_start:
                     sample.append(RowPreview(p.row, p.value.date_start, _form_code(lookups, p.value.form_id),
-                                             p.title, _place_name(lookups, p.value.place_id)))
+                                             p.title, _place_name(lookups, p.value.place_id), p.value.subtype,
+                                             tuple(p.value.languages)))
                 if p.status != "new":
                     if len(outcomes) < MAX_OUTCOMES:
                         outcomes.append(_outcome(p))
