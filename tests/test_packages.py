@@ -214,9 +214,13 @@ def test_the_dry_run_counts_what_would_be_added_and_writes_nothing(world, provin
 
 
 def test_importing_adds_the_activities_with_their_origin_and_the_senders_totals(world, province):
+    from dbcomm.services import backup
+
     info = packages.inspect(province, world.package)
     result = packages.apply_import(province, world.package, info.sha256)
     assert result.changed and result.added == world.totals_v1.count
+    # the database as it was just before the import is in the backups folder, as before any import
+    assert [b.reason for b in backup.list_backups(province.path)].count("before-report-import") == 1
     sender_id = sender_org_id(province)
     assert received_totals(province) == world.totals_v1
     assert activities.totals(province, _period_filter(province)).count == 1  # its own register: unchanged

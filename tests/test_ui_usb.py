@@ -467,3 +467,7 @@ def test_import_all_imports_every_new_report_and_leaves_the_refused_ones(  # typ
     assert received == world.b.period_count  # every activity of the sender's quarter, once
     assert "Already imported" in column(dialog, STATUS)
     assert not dialog.import_all_button.isEnabled()  # nothing new left on the stick
+    from dbcomm.services import backup
+
+    reasons = [b.reason for b in backup.list_backups(world.receiver.path)]
+    assert reasons.count("before-report-import") == 1  # one safety backup for the whole batch

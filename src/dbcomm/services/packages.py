@@ -41,6 +41,7 @@ from dbcomm.errors import NotFoundError, UserError
 from dbcomm.i18n import _
 from dbcomm.services import (
     audit,
+    backup,
     exchange_data,
     package_files,
     pdf_fields,
@@ -700,11 +701,14 @@ def _write_activities(s: Session, ctx: _Context, plan: ImportPlan, data: PeriodD
     s.expire_all()  # the session must not keep the old state of rows written around it
 
 
-def apply_import(db: Database, path: Path, expected_sha256: str | None = None) -> ImportResult:
+def apply_import(db: Database, path: Path, expected_sha256: str | None = None, *,
+                 backup_first: bool = True) -> ImportResult:
     """Import the package at ``path``: everything is checked again, then written in one
     transaction.  A package imported before changes nothing; a refused one raises
     :class:`PackageError` and changes nothing.  ``expected_sha256``: the package's SHA-256 as
-    inspected, to make sure the file read now is the one the person looked at."""
+    inspected, to make sure the file read now is the one the person looked at.
+    ``backup_first``: a safety backup before writing, as before any import (False when the
+    caller took one before a batch of packages)."""
     actor = require(db, Perm.IMPORT)
     info = PackageInfo(Path(path))
     try:
@@ -716,6 +720,8 @@ def apply_import(db: Database, path: Path, expected_sha256: str | None = None) -
     if expected_sha256 and expected_sha256 != info.sha256:
         raise PackageError("changed", _("{file} changed since it was inspected; inspect it again before "
                                         "importing.").format(file=info.path.name))
+    if backup_first:
+        backup.before(db, "report-import")
     data, name = pkg.data, info.path.name
     with db.write() as s:
         ctx = _analyse(s, pkg)

@@ -945,13 +945,17 @@ class ImportDialog(QDialog):
         db = self.db
 
         def work(progress: Progress, cancelled: IsCancelled) -> tuple[int, int, list[str]]:
+            from dbcomm.services import backup
+
             done, activities, refused = 0, 0, []
+            backup.before(db, "report-import")  # one safety backup before the whole batch
             for index, found in enumerate(todo):
                 if cancelled():
                     break
                 progress(index, len(todo))
                 try:
-                    result = packages.apply_import(db, found.path, expected_sha256=found.info.sha256)
+                    result = packages.apply_import(db, found.path, expected_sha256=found.info.sha256,
+                                                   backup_first=False)
                 except UserError as exc:
                     refused.append(str(exc))
                     continue
