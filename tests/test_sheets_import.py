@@ -93,8 +93,8 @@ def test_free_text_values_are_matched_without_diacritics_and_suggested(office, t
     request = request_for(office, office_log(tmp_path / "so.xlsx"), propose_values=False)
     found = {(s.field, s.text): s for s in sheets.value_suggestions(office, request)}
     assert found[("form", "F4")].how == "exact"
-    assert found[("form", "Loa truyền thanh")].proposed == "F3"  # "loa truyền thanh" is in F3's name
-    assert found[("form", "Loa truyền thanh")].how == "suggested"
+    assert found[("form", "Loa truyền thanh")].proposed == "F3"  # one of the examples in F3's name
+    assert found[("form", "Loa truyền thanh")].how == "exact"
     place = found[("place", "Mường Phăng")]
     assert place.how == "exact"
     assert sheets.choices(office, plan_id(office), "place")[0].label  # the list the person picks from
@@ -103,6 +103,18 @@ def test_free_text_values_are_matched_without_diacritics_and_suggested(office, t
     assert found[("place", "Bản Co Líu")].proposed is None  # a village not in the directory: the person says
     assert found[("objectives", "2.1")].proposed == "2.1"
     assert ("objectives", "2.3") in found  # "2.1; 2.3" is two values
+
+
+def test_forms_written_as_offices_write_them_are_proposed_from_the_plans_examples(office, tmp_path):
+    """The plan names each form with examples in brackets ("loa truyền thanh, bảng tin, họp thôn
+    bản", "… ấn phẩm, pa-nô"): what a log writes is matched against them, words in any order."""
+    rows = [["Ngày", "Hình thức", "Nội dung"]]
+    for i, form in enumerate(["Họp bản", "Pano, áp phích", "Facebook", "Bảng tin", "Trường học", "Hội nghị"]):
+        rows.append([f"0{i + 1}/03/2025", form, f"Hoạt động {i + 1}"])
+    request = request_for(office, workbook(tmp_path / "hinh-thuc.xlsx", rows), propose_values=False)
+    proposed = {s.text: s.proposed for s in sheets.value_suggestions(office, request) if s.field == "form"}
+    assert proposed == {"Họp bản": "F3", "Pano, áp phích": "F5", "Facebook": "F2", "Bảng tin": "F3",
+                        "Trường học": "F4", "Hội nghị": None}  # a meeting could be any: the person says
 
 
 # --- the dry run -------------------------------------------------------------------------------

@@ -22,6 +22,10 @@ CONTENT_FORMAT = 1
 NARRATIVE_SECTIONS: tuple[str, ...] = ("direction", "assessment", "next_steps", "proposals")
 
 
+# The states in which an issued report may go to the office above on a USB stick (a returned
+# report is corrected, not sent again).
+SENDABLE_STATES = ("issued", "sent", "accepted")
+
 @dataclass
 class ReportSettings:
     """What the person chooses for one report."""

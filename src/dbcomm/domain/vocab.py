@@ -104,3 +104,11 @@ def label(vocabulary: dict[str, str], code: str | None) -> str:
     if not code:
         return ""
     return _(vocabulary[code]) if code in vocabulary else code
+
+# What a signature check concluded (services.signing's verdicts).
+SIGNATURE_VERDICTS: dict[str, str] = {
+    "valid": N_("Valid"),
+    "untrusted": N_("Not trusted"),
+    "modified": N_("Changed after signing"),
+    "invalid": N_("Invalid"),
+}

@@ -34,6 +34,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from dbcomm.domain.models import ActivityInput, ReachBreakdown
+from dbcomm.domain.report import SENDABLE_STATES
 from dbcomm.domain.roles import Perm
 from dbcomm.domain.text import fold, nfc, nfc_line, vi_sort_key
 from dbcomm.domain.validation import validate_activity
@@ -73,7 +74,6 @@ from dbcomm.store.models import (
 
 KIND = "report"
 PDF_MEMBER = "report.pdf"
-SENDABLE_STATES = ("issued", "sent", "accepted")  # a returned report is corrected, not sent again
 MIN_SIGNATURES = 2  # the leader's and the office's seal
 
 STATUSES = ("new", "already", "newer", "older", "invalid")

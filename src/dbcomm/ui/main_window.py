@@ -4,6 +4,7 @@ register's totals in the status bar while the register is shown."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,7 +28,9 @@ from dbcomm.ui.report_editor import ReportEditor
 from dbcomm.ui.reports_view import ReportsView
 from dbcomm.ui.server_dialog import open_server_dialog
 from dbcomm.ui.tasks import run_with_progress
-from dbcomm.ui.verify_dialog import VerifyDialog, local_file
+
+if TYPE_CHECKING:  # the verify dialog brings the certificate library: loaded when first opened
+    from dbcomm.ui.verify_dialog import VerifyDialog
 
 
 class MainWindow(QMainWindow):
@@ -344,6 +347,8 @@ class MainWindow(QMainWindow):
     def open_verify(self, path: Path | None = None) -> VerifyDialog:
         """File → Verify a signed PDF (or a PDF dropped on the window): one dialog, reused."""
         if self.verify_dialog is None:
+            from dbcomm.ui.verify_dialog import VerifyDialog
+
             self.verify_dialog = VerifyDialog(self.db, self)
         self.verify_dialog.show()
         self.verify_dialog.raise_()
@@ -353,6 +358,8 @@ class MainWindow(QMainWindow):
         return self.verify_dialog
 
     def _dropped_pdf(self, event) -> Path | None:  # type: ignore[no-untyped-def]
+        from dbcomm.ui.verify_dialog import local_file
+
         path = local_file(event)
         return path if path is not None and path.suffix.lower() == ".pdf" else None
 

@@ -44,11 +44,11 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
+from dbcomm.domain.report import SENDABLE_STATES
 from dbcomm.domain.roles import SYSTEM, Perm
 from dbcomm.errors import UserError
 from dbcomm.i18n import _, format_datetime, format_number, ngettext
 from dbcomm.services import auth, reports
-from dbcomm.services.packages import SENDABLE_STATES
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -46,17 +46,16 @@ from PySide6.QtWidgets import (
 
 from dbcomm.domain.periods import PeriodKind
 from dbcomm.domain.roles import Perm
+from dbcomm.domain.vocab import SIGNATURE_VERDICTS
 from dbcomm.errors import UserError
 from dbcomm.i18n import N_, _, format_date, format_datetime, format_number
-from dbcomm.services import auth, completeness, identities, plans, receipts
+from dbcomm.services import auth, completeness, plans
 from dbcomm.services.completeness import CompletenessCell, CompletenessGrid
-from dbcomm.services.identities import IdentityInfo
 from dbcomm.services.received import ReceivedRow, list_received, received_pdf
 from dbcomm.store.engine import Database
 from dbcomm.ui import interaction
 from dbcomm.ui.pdf_preview import PdfPreviewDialog
 from dbcomm.ui.tasks import BackgroundTask
-from dbcomm.ui.verify_dialog import SIGNATURE_VERDICTS
 from dbcomm.ui.widgets import ErrorLabel
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -107,6 +106,9 @@ REPORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ROW_ROLE = Qt.ItemDataRole.UserRole + 3
 
 _VIETNAM = timedelta(hours=7)
+
+if TYPE_CHECKING:
+    from dbcomm.services.identities import IdentityInfo
 
 
 def _bold() -> QFont:
@@ -404,6 +406,8 @@ class DecisionDialog(QDialog):
         """Record the decision; a refusal (no note, decision already answered…) keeps the dialog open."""
         self.error_label.show_message("")
         try:
+            from dbcomm.services import receipts  # signing and PDF libraries: loaded when used
+
             receipts.decide(self.db, self.row.id, self.decision, self.note_edit.toPlainText())
         except UserError as exc:
             self.error_label.show_message(str(exc))
@@ -442,6 +446,8 @@ class ReceiptDialog(QDialog):
         form = QFormLayout()
         self.identity_combo = QComboBox()
         self.identity_combo.setObjectName("identity")
+        from dbcomm.services import identities  # signing and PDF libraries: loaded when used
+
         self.identities: list[IdentityInfo] = identities.list_identities(db, "office")
         for ident in self.identities:
             label = f"{ident.label} — {ident.holder}"
@@ -569,6 +575,11 @@ class ReceiptDialog(QDialog):
         db, received_id, identity_id = self.db, row.id, self.identities[index].id
 
         def work() -> Path:
+            from dbcomm.services import (  # signing and PDF libraries: loaded when used
+                identities,
+                receipts,
+            )
+
             key = identities.open_identity(db, identity_id, secret, now=datetime.now(UTC))
             try:
                 return receipts.write_receipt(db, received_id, key, folder)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from dbcomm.domain.roles import Perm
+from dbcomm.domain.vocab import SIGNATURE_VERDICTS
 from dbcomm.errors import UserError
 from dbcomm.i18n import N_, _, format_date, format_datetime, format_number
 from dbcomm.services import auth, trust
@@ -56,12 +57,6 @@ COLOURS = {
 SYMBOLS = {"valid": "✓", "untrusted": "!", "modified": "✕", "invalid": "✕", "unsigned": "–", "error": "?",
            "checking": "…", "none": ""}
 
-SIGNATURE_VERDICTS = {
-    "valid": N_("Valid"),
-    "untrusted": N_("Not trusted"),
-    "modified": N_("Changed after signing"),
-    "invalid": N_("Invalid"),
-}
 MODIFICATIONS = {
     "none": N_("None"),
     "form_fill": N_("Only allowed changes"),

@@ -115,6 +115,10 @@ def load(session: Session, plan_id: int) -> Lookups:
     form_cat = Catalogue("form", [Choice(f.code, f"{f.code} – {f.name}") for f in forms])
     for f in forms:
         form_cat.add(f.code, f.code, f.name, f"{f.code} – {f.name}", _without_brackets(f.name))
+        # the examples the plan gives in brackets ("loa truyền thanh, bảng tin, họp thôn bản") are
+        # what offices write: each names its form too
+        for inside in re.findall(r"\(([^)]*)\)", f.name):
+            form_cat.add(f.code, *(e.strip() for e in re.split(r"[,;]", inside) if len(e.strip()) >= 3))
     cats["form"] = form_cat
 
     node_cat = Catalogue("objectives", [Choice(n.code, f"{n.code} – {n.title}") for n in nodes])
@@ -211,16 +215,24 @@ def exact(catalogue: Catalogue, value: str) -> str | None:
     return None
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.replace("-", ""))  # "pa-nô" is "pano"; "bản)" is "bản"
+
+
 def _similarity(value: str, name: str) -> float:
     if value == name:
         return 1.0
     score = difflib.SequenceMatcher(None, value, name, autojunk=False).ratio()
-    words_v, words_n = value.split(), set(name.split())
+    words_v, words_n = _words(value), set(_words(name))
     if words_v:
         overlap = sum(1 for w in words_v if w in words_n) / len(words_v)
-        score = max(score, 0.7 * overlap)
+        score = max(score, 0.7 * overlap if overlap < 1 or len(words_v) < 2 else 0.78)  # "họp bản": both words
     if len(value) >= 3 and re.search(rf"(^|\W){re.escape(value)}($|\W)", name):
         score = max(score, 0.75 + 0.2 * len(value) / max(len(name), 1))
+    # a short name inside the value as whole words ("pano" in "pano, ap phich")
+    joined_v, joined_n = " ".join(words_v), " ".join(_words(name))
+    if len(joined_n) >= 4 and re.search(rf"(^| ){re.escape(joined_n)}($| )", joined_v):
+        score = max(score, 0.75 + 0.2 * len(joined_n) / max(len(joined_v), 1))
     return score
 
 
