@@ -137,3 +137,10 @@ def test_a_chosen_value_is_shown_by_its_name_not_its_number(run, db_path, tmp_pa
 def test_a_file_that_is_not_there_is_said_plainly(run, tmp_path):
     code, _out, err = run("sheets", "import", str(tmp_path / "da-chuyen-di.xlsx"))
     assert code != 0 and "da-chuyen-di.xlsx" in err and "No such file" not in err
+
+
+def test_the_encodings_offered_are_the_ones_the_import_reads():
+    from dbcomm import cli_sheets
+    from dbcomm.services.sheets.encodings import ENCODINGS
+
+    assert set(cli_sheets.ENCODING_NAMES) == set(ENCODINGS)

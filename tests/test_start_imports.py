@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("openpyxl", "reportlab", "cryptography", "pyhanko", "pypdfium2", "psycopg", "asn1crypto")
+HEAVY = ("openpyxl", "reportlab", "cryptography", "pyhanko", "pypdfium2", "psycopg", "asn1crypto",
+         "dbcomm.services.sheets")
 
 SCRIPT = f"""
 import json, sys, tempfile
@@ -18,7 +19,9 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv)
 from dbcomm.services.database import open_database
 from dbcomm.services import demo
+from dbcomm.cli import build_parser
 from dbcomm.ui.main_window import MainWindow
+build_parser()  # every start reads its command line first
 db = open_database(Path(tempfile.mkdtemp()) / "office.sqlite3")
 demo.generate(db, 30)
 window = MainWindow(db)

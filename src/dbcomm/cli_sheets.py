@@ -19,11 +19,13 @@ from dbcomm.i18n import _, format_number, ngettext
 
 EXIT_REFUSED = 2
 EXIT_NOT_CONFIRMED = 5
+# sheets.encodings.ENCODINGS, named here so that building the parser (every start of dbcomm, the
+# window's included) does not load the spreadsheet service; a test keeps the two the same
+ENCODING_NAMES = ("utf-8", "utf-8-sig", "utf-16", "cp1258", "tcvn3")
 
 
 def add_parser(sub: Any) -> None:
     from dbcomm.cli import _add_filters
-    from dbcomm.services.sheets.encodings import ENCODINGS
 
     sh = sub.add_parser("sheets", help=_("Excel and CSV files: import a log, write a blank template, export")
                         ).add_subparsers(dest="action", required=True)
@@ -31,7 +33,7 @@ def add_parser(sub: Any) -> None:
     si.add_argument("file", type=Path)
     si.add_argument("--sheet", help=_("the sheet to import (default: the first visible one)"))
     si.add_argument("--plan", help=_("plan number, e.g. 386/KH-UBND (default: the default plan)"))
-    si.add_argument("--encoding", choices=[*ENCODINGS, "unicode"],
+    si.add_argument("--encoding", choices=[*ENCODING_NAMES, "unicode"],
                     help=_("a CSV file's encoding (default: detected); for a workbook, tcvn3 repairs text typed "
                            "in the old .VnTime fonts"))
     si.add_argument("--delimiter", help=_("a CSV file's delimiter (default: detected)"))
