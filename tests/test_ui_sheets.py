@@ -197,6 +197,7 @@ def test_an_import_is_backed_up_before_and_can_be_undone_from_its_last_step(qtbo
     safety = d.result_value.backup
     assert safety is not None and safety.exists() and "sheet-import" in safety.name
     assert safety in [b.path for b in backup.list_backups(office.path)]
+    assert safety.name in d.result_details.text()  # the person is told where it is
 
     # the person sees it was the wrong file: undo
     assert d.undo_button.isVisible()

@@ -993,9 +993,13 @@ class SheetImportDialog(QDialog):
         self.result_label.setText(_("{added} added, {already} already imported, {skipped} skipped.").format(
             added=format_number(result.added), already=format_number(already), skipped=format_number(skipped)))
         self.result_label.setStyleSheet(f"color: {OK_COLOUR};" if result.added else "")
-        self.result_details.setText(result.message + "\n\n" + _(
+        details = result.message + "\n\n" + _(
             "Each imported activity keeps the file and row it came from (shown in its history). Importing the "
-            "same file again adds only rows that were not imported before."))
+            "same file again adds only rows that were not imported before.")
+        if result.backup is not None:
+            details += "\n\n" + _("The database as it was before this import is saved in the backups folder "
+                                   "({file}).").format(file=result.backup.name)
+        self.result_details.setText(details)
         self.undo_button.setVisible(bool(result.activity_ids))
         self._go(STEP_DONE)
         if result.added:
