@@ -172,7 +172,7 @@ def test_an_office_log_is_imported_step_by_step_and_shows_in_the_register(qtbot,
     # 6. the import, then the result and the register
     press_next(qtbot, d)
     assert d.step == STEP_DONE
-    assert d.result_label.text() == "4 added, 0 already imported, 4 skipped."
+    assert d.result_label.text() == "4 added, 0 already imported, 3 with errors, 1 skipped."
     assert count(office, Activity) == 4 and count(office, SheetSource) == 4
     first = activities.get(office, activities.list_ids(office, ActivityFilter(), sort="date", descending=False)[0])
     assert first.title == "Tuyên truyền Ngày Sách và Văn hóa đọc" and first.reach_total == 1234

@@ -988,10 +988,15 @@ class SheetImportDialog(QDialog):
         self.result_value = result
         c = result.counts
         already = c.get("already", 0) + c.get("in_register", 0)
-        skipped = c.get("error", 0) + c.get("skipped", 0) + (0 if self.request and self.request.include_duplicates
-                                                              else c.get("duplicate", 0))
-        self.result_label.setText(_("{added} added, {already} already imported, {skipped} skipped.").format(
-            added=format_number(result.added), already=format_number(already), skipped=format_number(skipped)))
+        skipped = c.get("skipped", 0) + (0 if self.request and self.request.include_duplicates
+                                         else c.get("duplicate", 0))
+        errors = c.get("error", 0)
+        if errors:
+            text = _("{added} added, {already} already imported, {errors} with errors, {skipped} skipped.")
+        else:
+            text = _("{added} added, {already} already imported, {skipped} skipped.")
+        self.result_label.setText(text.format(added=format_number(result.added), already=format_number(already),
+                                              errors=format_number(errors), skipped=format_number(skipped)))
         self.result_label.setStyleSheet(f"color: {OK_COLOUR};" if result.added else "")
         details = result.message + "\n\n" + _(
             "Each imported activity keeps the file and row it came from (shown in its history). Importing the "
